@@ -1,0 +1,41 @@
+//! The pipeline: inventory → facts → findings → report. No I/O here; callers collect.
+
+use crate::collect::Inventory;
+use crate::facts::Facts;
+use crate::facts::resolve::{NotFound, Request, resolve};
+use crate::report::{self, Input, LinkStatus, Report, SCHEMA_VERSION, Target};
+use crate::rules;
+
+pub fn facts(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
+    resolve(inv, req)
+}
+
+pub fn report(facts: &Facts, input: Input) -> Report {
+    let findings = rules::evaluate(facts);
+    let links: Vec<LinkStatus> = report::Link::ALL
+        .iter()
+        .map(|l| {
+            let mine: Vec<_> = findings.iter().filter(|f| f.link == *l).collect();
+            let (status, decided_by) = report::link_status(&mine);
+            LinkStatus {
+                link: *l,
+                status,
+                decided_by,
+            }
+        })
+        .collect();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        wi_version: env!("CARGO_PKG_VERSION").to_string(),
+        verdict: report::verdict(&links),
+        target: Target {
+            kind: facts.target.kind.kind_name().to_string(),
+            namespace: facts.target.namespace.clone(),
+            name: facts.target.name.clone(),
+        },
+        evaluated_at: facts.at,
+        input,
+        links,
+        findings,
+    }
+}

@@ -1,0 +1,602 @@
+//! What `wi` learned about one workload: plain serde data, no I/O, no verdicts.
+//!
+//! Every fact that a rule may need is a [`Fact`]: *found*, *absent* (we looked and it is not
+//! there) or *unknown* (we could not look, and here is the command that would settle it).
+//! A rule that meets an unknown fact reports `unknown`; it never treats it as a pass.
+//!
+//! The models here are normalised: Kubernetes objects as [`PodView`]s, Azure objects with the
+//! az-CLI/ARM/Graph spelling differences already folded away. [`resolve`] builds a [`Facts`]
+//! for one target from a collected [`crate::collect::Inventory`].
+
+pub mod resolve;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// One fact in one of three states.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Fact<T> {
+    Found {
+        value: T,
+    },
+    /// We looked and it is not there. `searched` says where we looked.
+    Absent {
+        searched: String,
+    },
+    /// We could not look. `command` is what a user runs to produce the missing input.
+    Unknown {
+        reason: String,
+        command: Option<String>,
+    },
+}
+
+impl<T> Fact<T> {
+    pub fn found(value: T) -> Self {
+        Fact::Found { value }
+    }
+    pub fn absent(searched: impl Into<String>) -> Self {
+        Fact::Absent {
+            searched: searched.into(),
+        }
+    }
+    pub fn unknown(reason: impl Into<String>, command: Option<String>) -> Self {
+        Fact::Unknown {
+            reason: reason.into(),
+            command,
+        }
+    }
+    pub fn get(&self) -> Option<&T> {
+        match self {
+            Fact::Found { value } => Some(value),
+            _ => None,
+        }
+    }
+    pub fn is_found(&self) -> bool {
+        matches!(self, Fact::Found { .. })
+    }
+}
+
+/// The target as the user named it, resolved to a kind.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TargetRef {
+    pub kind: WorkloadKind,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl TargetRef {
+    /// `deploy/stock-api` style, as kubectl prints it.
+    pub fn display(&self) -> String {
+        format!("{}/{}", self.kind.short(), self.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WorkloadKind {
+    Pod,
+    Deployment,
+    ReplicaSet,
+    StatefulSet,
+    DaemonSet,
+    Job,
+    CronJob,
+    ServiceAccount,
+}
+
+impl WorkloadKind {
+    pub fn short(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "pod",
+            WorkloadKind::Deployment => "deploy",
+            WorkloadKind::ReplicaSet => "rs",
+            WorkloadKind::StatefulSet => "sts",
+            WorkloadKind::DaemonSet => "ds",
+            WorkloadKind::Job => "job",
+            WorkloadKind::CronJob => "cronjob",
+            WorkloadKind::ServiceAccount => "sa",
+        }
+    }
+    pub fn kind_name(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "Pod",
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::ReplicaSet => "ReplicaSet",
+            WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::DaemonSet => "DaemonSet",
+            WorkloadKind::Job => "Job",
+            WorkloadKind::CronJob => "CronJob",
+            WorkloadKind::ServiceAccount => "ServiceAccount",
+        }
+    }
+    /// Whether `kubectl rollout restart` works on this kind.
+    pub fn restartable(self) -> bool {
+        matches!(
+            self,
+            WorkloadKind::Deployment | WorkloadKind::StatefulSet | WorkloadKind::DaemonSet
+        )
+    }
+}
+
+/// A pod, or a pod template, as far as workload identity cares.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PodView {
+    /// How to name it in evidence: `pod/x` or `deploy/x (pod template)`.
+    pub source: String,
+    pub is_template: bool,
+    pub name: String,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// `spec.serviceAccountName` (or the deprecated `spec.serviceAccount`); `None` means `default`.
+    pub service_account_name: Option<String>,
+    pub host_network: bool,
+    pub node_name: Option<String>,
+    pub created: Option<Timestamp>,
+    pub containers: Vec<ContainerView>,
+    pub token_projections: Vec<TokenProjection>,
+    /// Name of the controlling owner (`ReplicaSet/x`), for pods.
+    pub owner: Option<String>,
+}
+
+impl PodView {
+    pub fn service_account(&self) -> &str {
+        self.service_account_name
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("default")
+    }
+    pub fn app_containers(&self) -> impl Iterator<Item = &ContainerView> {
+        self.containers.iter().filter(|c| !c.is_webhook_proxy())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContainerView {
+    pub name: String,
+    pub init: bool,
+    /// Env entries in order; the value is `None` when it comes from `valueFrom`.
+    pub env: Vec<EnvVar>,
+    pub mounts: Vec<Mount>,
+}
+
+impl ContainerView {
+    /// The effective value of an env var (the last definition wins, as in the kubelet).
+    pub fn env_value(&self, name: &str) -> Option<&EnvVar> {
+        self.env.iter().rev().find(|e| e.name == name)
+    }
+    pub fn is_webhook_proxy(&self) -> bool {
+        self.name == "azwi-proxy-init" || self.name == "azwi-proxy"
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: Option<String>,
+    /// `valueFrom` described (`secretKeyRef my-secret/key`), when the value is not literal.
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Mount {
+    pub volume: String,
+    pub path: String,
+    pub sub_path: Option<String>,
+}
+
+/// A projected `serviceAccountToken` source.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TokenProjection {
+    pub volume: String,
+    pub path: String,
+    pub audience: Option<String>,
+    pub expiration_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Workload {
+    pub kind: WorkloadKind,
+    pub name: String,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    pub created: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Namespace {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ServiceAccount {
+    pub name: String,
+    pub namespace: String,
+    pub annotations: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub created: Option<Timestamp>,
+}
+
+pub const CLIENT_ID_ANNOTATION: &str = "azure.workload.identity/client-id";
+pub const TENANT_ID_ANNOTATION: &str = "azure.workload.identity/tenant-id";
+pub const USE_LABEL: &str = "azure.workload.identity/use";
+pub const EXPIRATION_ANNOTATION: &str = "azure.workload.identity/service-account-token-expiration";
+pub const SKIP_CONTAINERS_ANNOTATION: &str = "azure.workload.identity/skip-containers";
+pub const PROXY_ANNOTATION: &str = "azure.workload.identity/inject-proxy-sidecar";
+pub const EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+pub const WEBHOOK_NAME: &str = "mutation.azure-workload-identity.io";
+pub const WEBHOOK_SERVICE: &str = "azure-wi-webhook-webhook-service";
+pub const WEBHOOK_DEPLOYMENT: &str = "azure-wi-webhook-controller-manager";
+
+/// One webhook entry of a MutatingWebhookConfiguration that belongs to workload identity.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Webhook {
+    pub configuration: String,
+    pub name: String,
+    pub service_namespace: Option<String>,
+    pub service_name: Option<String>,
+    pub failure_policy: Option<String>,
+    pub object_selector: Option<LabelSelector>,
+    pub namespace_selector: Option<LabelSelector>,
+    pub operations: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct LabelSelector {
+    pub match_labels: BTreeMap<String, String>,
+    pub match_expressions: Vec<SelectorRequirement>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SelectorRequirement {
+    pub key: String,
+    pub operator: String,
+    pub values: Vec<String>,
+}
+
+impl LabelSelector {
+    /// Kubernetes label-selector semantics. `None` for an operator it does not know.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> Option<bool> {
+        for (k, v) in &self.match_labels {
+            if labels.get(k) != Some(v) {
+                return Some(false);
+            }
+        }
+        for req in &self.match_expressions {
+            let value = labels.get(&req.key);
+            let ok = match req.operator.as_str() {
+                "In" => value.is_some_and(|v| req.values.contains(v)),
+                "NotIn" => !value.is_some_and(|v| req.values.contains(v)),
+                "Exists" => value.is_some(),
+                "DoesNotExist" => value.is_none(),
+                _ => return None,
+            };
+            if !ok {
+                return Some(false);
+            }
+        }
+        Some(true)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.match_labels.is_empty() && self.match_expressions.is_empty()
+    }
+}
+
+/// The webhook's own Deployment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WebhookDeployment {
+    pub namespace: String,
+    pub name: String,
+    pub replicas: i32,
+    pub ready_replicas: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    pub namespace: String,
+    pub involved: String,
+    pub reason: String,
+    pub message: String,
+    pub count: i32,
+    pub last_seen: Option<Timestamp>,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterKind {
+    /// `Microsoft.ContainerService/managedClusters`
+    Aks,
+    /// `Microsoft.Kubernetes/connectedClusters` (Arc, AKS Edge Essentials, AKS on Azure Local)
+    Arc,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Cluster {
+    pub kind: ClusterKind,
+    pub id: String,
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub oidc_issuer_enabled: Option<bool>,
+    pub issuer_url: Option<String>,
+    pub self_hosted_issuer_url: Option<String>,
+    pub workload_identity_enabled: Option<bool>,
+    pub source: String,
+}
+
+impl Cluster {
+    /// The issuer tokens carry: a self-hosted issuer wins on Arc.
+    pub fn effective_issuer(&self) -> Option<&str> {
+        self.self_hosted_issuer_url
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or(self.issuer_url.as_deref().filter(|s| !s.is_empty()))
+    }
+    pub fn command_show(&self) -> String {
+        let rg = self.resource_group.as_deref().unwrap_or("<rg>");
+        match self.kind {
+            ClusterKind::Aks => format!("az aks show -g {rg} -n {} -o json", self.name),
+            ClusterKind::Arc => format!("az connectedk8s show -g {rg} -n {} -o json", self.name),
+        }
+    }
+}
+
+/// The decoded projected service-account token. Never the raw token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Token {
+    pub source: String,
+    pub alg: Option<String>,
+    pub kid: Option<String>,
+    pub iss: Option<String>,
+    pub sub: Option<String>,
+    pub aud: Vec<String>,
+    pub exp: Option<i64>,
+    pub iat: Option<i64>,
+    pub nbf: Option<i64>,
+    pub pod_name: Option<String>,
+    pub namespace: Option<String>,
+    pub service_account: Option<String>,
+    /// Signature verification against the selected JWKS, done while resolving.
+    pub signature: Fact<SignatureCheck>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SignatureCheck {
+    pub verified: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Discovery {
+    pub source: String,
+    pub issuer: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub algs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Jwks {
+    pub source: String,
+    pub keys: Vec<JwkSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct JwkSummary {
+    pub kid: Option<String>,
+    pub kty: Option<String>,
+    pub alg: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    ManagedIdentity,
+    AppRegistration,
+}
+
+/// A user-assigned managed identity or an app registration (with its service principal).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Identity {
+    pub kind: IdentityKind,
+    pub name: String,
+    /// ARM id of the managed identity, or the app registration's object id.
+    pub id: String,
+    pub client_id: String,
+    /// The principal (object) id role assignments name: the MI's `principalId` or the app's
+    /// service-principal object id. `None` for an app registration whose SP is not known.
+    pub principal_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub resource_group: Option<String>,
+    pub subscription: Option<String>,
+    /// For app registrations: whether a service principal was found (`None`: not collected).
+    pub has_service_principal: Option<bool>,
+    pub source: String,
+}
+
+impl Identity {
+    pub fn display(&self) -> String {
+        match self.kind {
+            IdentityKind::ManagedIdentity => format!("managed identity {}", self.name),
+            IdentityKind::AppRegistration => format!("app registration {}", self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FederatedCredential {
+    pub name: String,
+    pub id: Option<String>,
+    /// The identity it belongs to (MI ARM id, or app object id), when known.
+    pub parent: Option<String>,
+    pub issuer: String,
+    pub subject: Option<String>,
+    pub audiences: Vec<String>,
+    pub claims_matching_expression: Option<String>,
+    pub created: Option<Timestamp>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RoleAssignment {
+    pub id: String,
+    pub scope: String,
+    pub principal_id: String,
+    pub principal_type: Option<String>,
+    /// Lower-case GUID of the role definition.
+    pub role_definition: String,
+    pub role_name: Option<String>,
+    pub condition: Option<String>,
+    pub created: Option<Timestamp>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RoleDefinition {
+    pub id: String,
+    pub name: String,
+    pub actions: Vec<String>,
+    pub not_actions: Vec<String>,
+    pub data_actions: Vec<String>,
+    pub not_data_actions: Vec<String>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KeyVault {
+    pub id: String,
+    pub name: String,
+    pub vault_uri: Option<String>,
+    /// `properties.enableRbacAuthorization`; absent means access-policy mode.
+    pub rbac_authorization: Option<bool>,
+    pub access_policies: Vec<AccessPolicy>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccessPolicy {
+    pub tenant_id: Option<String>,
+    pub object_id: String,
+    pub application_id: Option<String>,
+    pub secrets: Vec<String>,
+    pub keys: Vec<String>,
+    pub certificates: Vec<String>,
+}
+
+/// A resource the workload must reach, with the permission it needs there.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TargetScope {
+    /// ARM id, when known.
+    pub scope: Option<String>,
+    /// Display name (`kv-inventory-cus`).
+    pub name: String,
+    pub resource_type: Option<String>,
+    /// The data action (or, for ACR, control action) the workload needs.
+    pub action: Option<String>,
+    pub action_is_data: bool,
+    /// How we learned it: `--scope` or `env SECRETS_VAULT_URI of container api`.
+    pub origin: String,
+    /// The Key Vault object, when the scope is a vault the snapshot holds.
+    pub key_vault: Option<KeyVault>,
+}
+
+/// Everything the rules may read for one target.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Facts {
+    /// Evaluation time: `--at`, the snapshot's collection time, or now.
+    pub at: Timestamp,
+    pub target: TargetRef,
+    pub workload: Option<Workload>,
+    /// The pod template: what the next pod will get.
+    pub template: Option<PodView>,
+    /// The running pods the facts contain.
+    pub pods: Vec<PodView>,
+    /// Whether pods were looked for (a snapshot with no Pod objects cannot say).
+    pub pods_collected: bool,
+    pub namespace: Fact<Namespace>,
+    /// The ServiceAccount the pod (template) runs as.
+    pub service_account: Fact<ServiceAccount>,
+    /// Other ServiceAccounts of the namespace that carry a client-id annotation.
+    pub annotated_service_accounts: Vec<ServiceAccount>,
+    pub webhooks: Fact<Vec<Webhook>>,
+    pub webhook_deployments: Fact<Vec<WebhookDeployment>>,
+    /// Default tenant of the webhook (ConfigMap `azure-wi-webhook-config`), when known.
+    pub webhook_tenant: Option<String>,
+    pub events: Fact<Vec<Event>>,
+    pub cluster: Fact<Cluster>,
+    pub token: Fact<Token>,
+    pub discovery: Fact<Discovery>,
+    pub jwks: Fact<Jwks>,
+    /// The client id the identity is looked up by (annotation, else pod env).
+    pub client_id: Option<String>,
+    pub identity: Fact<Identity>,
+    /// Every identity the facts hold (for "that GUID is a principal id" and nearest matches).
+    pub known_identities: Vec<Identity>,
+    /// Federated credentials of [`Facts::identity`].
+    pub credentials: Fact<Vec<FederatedCredential>>,
+    /// Federated credentials that belong to other identities.
+    pub other_credentials: Vec<FederatedCredential>,
+    pub role_assignments: Fact<Vec<RoleAssignment>>,
+    pub role_definitions: BTreeMap<String, RoleDefinition>,
+    pub scopes: Vec<TargetScope>,
+}
+
+impl Facts {
+    /// Template first, then the running pods.
+    pub fn subjects(&self) -> impl Iterator<Item = &PodView> {
+        self.template.iter().chain(self.pods.iter())
+    }
+    pub fn has_pod_subjects(&self) -> bool {
+        self.template.is_some() || !self.pods.is_empty()
+    }
+    pub fn namespace(&self) -> &str {
+        &self.target.namespace
+    }
+    /// The ServiceAccount name the target runs as.
+    pub fn service_account_name(&self) -> String {
+        if self.target.kind == WorkloadKind::ServiceAccount {
+            return self.target.name.clone();
+        }
+        self.subjects()
+            .next()
+            .map(|p| p.service_account().to_string())
+            .unwrap_or_else(|| "default".into())
+    }
+    pub fn expected_subject(&self) -> String {
+        format!(
+            "system:serviceaccount:{}:{}",
+            self.target.namespace,
+            self.service_account_name()
+        )
+    }
+    /// The issuer we expect tokens to carry: the cluster's, else the token's own.
+    pub fn cluster_issuer(&self) -> Option<&str> {
+        self.cluster.get().and_then(|c| c.effective_issuer())
+    }
+    /// The command that restarts the target's pods, for fixes.
+    pub fn restart_command(&self) -> String {
+        let ns = &self.target.namespace;
+        match &self.workload {
+            Some(w) if w.kind.restartable() => {
+                format!("kubectl rollout restart {}/{} -n {ns}", w.kind.short(), w.name)
+            }
+            Some(w) if w.kind == WorkloadKind::CronJob => format!(
+                "# the next scheduled Job picks it up; to run now: kubectl create job --from=cronjob/{} {}-manual -n {ns}",
+                w.name, w.name
+            ),
+            _ => match self.pods.first() {
+                Some(p) => format!(
+                    "kubectl delete pod {} -n {ns}  # let its controller recreate it",
+                    p.name
+                ),
+                None => format!("kubectl delete pod <pod> -n {ns}  # recreate the pod"),
+            },
+        }
+    }
+    /// `kubectl patch`/edit target for template changes: `deploy/x`.
+    pub fn workload_ref(&self) -> Option<String> {
+        self.workload.as_ref().map(|w| format!("{}/{}", w.kind.short(), w.name))
+    }
+}

@@ -1,0 +1,12 @@
+//! `wi`: a doctor for Azure Workload Identity on Kubernetes.
+//!
+//! collect (I/O) → facts (data) → rules (pure) → report (data) → render (bytes).
+
+pub mod collect;
+pub mod demo;
+pub mod doctor;
+pub mod facts;
+pub mod render;
+pub mod report;
+pub mod rules;
+pub mod target;

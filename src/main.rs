@@ -1,0 +1,393 @@
+//! The `wi` command line. Maps every outcome to an exit code; nothing else exits.
+//!
+//! Exit codes: 0 no link failed · 1 a link failed (or a warning with `--fail-on warn`) ·
+//! 2 usage error or unreadable input · 3 target not found · 4 incomplete: nothing failed but
+//! something could not be checked.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use jiff::Timestamp;
+
+use wi::facts::TargetRef;
+use wi::facts::resolve::Request;
+use wi::render::{self, Style};
+use wi::report::{Input, Report, Status};
+use wi::rules::{self, REGISTRY};
+use wi::{collect, demo, doctor};
+
+#[derive(Parser)]
+#[command(
+    name = "wi",
+    version,
+    about = "Diagnose Azure Workload Identity on Kubernetes: which link of the chain is broken, and the command that fixes it."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum FailOn {
+    /// Exit 1 only when a link fails (default).
+    Fail,
+    /// Exit 1 also when a check warns.
+    Warn,
+}
+
+#[derive(clap::Args)]
+struct RenderArgs {
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+    output: Output,
+    /// When to use colour (also off with NO_COLOR, or when stdout is not a terminal).
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+    /// Exit 1 on warnings too (CI gates).
+    #[arg(long = "fail-on", value_enum, default_value = "fail")]
+    fail_on: FailOn,
+    /// Also list passing checks, and (on stderr) what each input file held.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check one workload's chain: pod label → webhook → ServiceAccount → token → federated
+    /// credential → role assignment.
+    Doctor {
+        /// pod/NAME, deploy/NAME, sts/NAME, ds/NAME, job/NAME, cronjob/NAME, rs/NAME, sa/NAME or a bare pod NAME.
+        target: String,
+        /// Namespace of the target.
+        #[arg(short, long, default_value = "default")]
+        namespace: String,
+        /// Read the facts from a snapshot directory (kubectl/az output, token, discovery, JWKS).
+        #[arg(long, value_name = "DIR")]
+        snapshot: Option<PathBuf>,
+        /// Evaluate as of this RFC 3339 time (default: the snapshot's collection time, else now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// ARM id of a resource the workload must reach (repeatable).
+        #[arg(long, value_name = "ARM_ID")]
+        scope: Vec<String>,
+        /// The data action the workload needs at every --scope (default: by resource type).
+        #[arg(long, value_name = "ACTION")]
+        data_action: Option<String>,
+        #[command(flatten)]
+        render: RenderArgs,
+    },
+    /// Diagnose a realistic broken workload embedded in wi (nothing to install or log in to).
+    Demo {
+        #[command(flatten)]
+        render: RenderArgs,
+    },
+    /// List the rule catalog.
+    Rules {
+        #[arg(long, value_enum, default_value = "table")]
+        format: RulesFormat,
+    },
+    /// Print a rule's page: what it checks, why it matters, how to fix it.
+    Explain {
+        /// A rule id, e.g. WI303.
+        rule: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum RulesFormat {
+    Table,
+    Markdown,
+    Json,
+}
+
+/// A fatal error: `wi: error: …` plus causes, and an exit code.
+struct Fatal {
+    code: u8,
+    message: String,
+}
+
+impl Fatal {
+    fn usage(m: impl Into<String>) -> Self {
+        Fatal {
+            code: 2,
+            message: m.into(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            let mut lines = f.message.lines();
+            eprintln!("wi: error: {}", lines.next().unwrap_or(""));
+            for l in lines {
+                eprintln!("{l}");
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Fatal> {
+    match cli.command {
+        Command::Doctor {
+            target,
+            namespace,
+            snapshot,
+            at,
+            scope,
+            data_action,
+            render,
+        } => {
+            let (kind, name) = wi::target::parse(&target).map_err(Fatal::usage)?;
+            validate_namespace(&namespace)?;
+            let at = match at {
+                Some(s) => Some(s.parse::<Timestamp>().map_err(|e| {
+                    Fatal::usage(format!(
+                        "--at {s:?} is not an RFC 3339 time (e.g. 2025-07-04T17:33:43Z): {e}"
+                    ))
+                })?),
+                None => None,
+            };
+            for s in &scope {
+                validate_scope(s)?;
+            }
+            if let Some(a) = &data_action
+                && (a.split('/').count() < 3 || a.contains(char::is_whitespace))
+            {
+                return Err(Fatal::usage(format!(
+                    "--data-action {a:?} is not an Azure action (e.g. Microsoft.KeyVault/vaults/secrets/getSecret/action)"
+                )));
+            }
+            let Some(dir) = snapshot else {
+                return Err(Fatal::usage(
+                    "live cluster and Azure collection is not built yet; pass --snapshot DIR (see README: \"Making a snapshot\")",
+                ));
+            };
+            let inv = collect::snapshot::read_dir(&dir).map_err(|e| Fatal {
+                code: 2,
+                message: e.to_string(),
+            })?;
+            if render.verbose {
+                print_files(&inv);
+            }
+            let req = Request {
+                target: TargetRef { kind, namespace, name },
+                at,
+                now: Timestamp::now(),
+                scopes: scope,
+                data_action,
+            };
+            let input = Input {
+                kind: "snapshot".into(),
+                path: Some(dir.display().to_string()),
+            };
+            diagnose(&inv, &req, input, &render)
+        }
+        Command::Demo { render } => {
+            let inv = demo::inventory().map_err(|e| Fatal {
+                code: 2,
+                message: e.to_string(),
+            })?;
+            let (kind, name) = wi::target::parse(demo::TARGET).map_err(Fatal::usage)?;
+            let req = Request {
+                target: TargetRef {
+                    kind,
+                    namespace: demo::NAMESPACE.into(),
+                    name,
+                },
+                at: demo::AT.parse().ok(),
+                now: Timestamp::now(),
+                scopes: vec![demo::SCOPE.into()],
+                data_action: None,
+            };
+            if render.output == Output::Table {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "wi demo: a deployment whose federated credential names the wrong namespace. The same as:\n  wi doctor {} -n {} --at {} --scope {} --snapshot <the embedded snapshot>\n",
+                    demo::TARGET,
+                    demo::NAMESPACE,
+                    demo::AT,
+                    demo::SCOPE
+                );
+            }
+            diagnose(
+                &inv,
+                &req,
+                Input {
+                    kind: "demo".into(),
+                    path: None,
+                },
+                &render,
+            )
+        }
+        Command::Rules { format } => {
+            let text = match format {
+                RulesFormat::Table => rules_table(),
+                RulesFormat::Markdown => wi::rules::catalog_markdown(),
+                RulesFormat::Json => rules_json(),
+            };
+            write_out(&text)?;
+            Ok(0)
+        }
+        Command::Explain { rule } => {
+            let Some(r) = rules::find(rule.trim()) else {
+                return Err(Fatal::usage(format!(
+                    "no rule {rule:?}; `wi rules` lists them (WI101 … WI405)"
+                )));
+            };
+            write_out(r.page)?;
+            Ok(0)
+        }
+    }
+}
+
+fn validate_namespace(ns: &str) -> Result<(), Fatal> {
+    let ok = !ns.is_empty()
+        && ns.len() <= 63
+        && ns
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Fatal::usage(format!(
+            "--namespace {ns:?} is not a valid namespace name (RFC 1123 label)"
+        )))
+    }
+}
+
+fn validate_scope(s: &str) -> Result<(), Fatal> {
+    let parts: Vec<&str> = s.trim_end_matches('/').split('/').collect();
+    let ok = s.starts_with('/')
+        && parts.len() >= 3
+        && (parts[1].eq_ignore_ascii_case("subscriptions") || parts[1].eq_ignore_ascii_case("providers"))
+        && !s.contains(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(Fatal::usage(format!(
+            "--scope {s:?} is not an ARM resource id (e.g. /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<kv>)"
+        )))
+    }
+}
+
+fn diagnose(inv: &collect::Inventory, req: &Request, input: Input, r: &RenderArgs) -> Result<u8, Fatal> {
+    let facts = doctor::facts(inv, req).map_err(|e| Fatal { code: 3, message: e.0 })?;
+    let report = doctor::report(&facts, input);
+    let color = match r.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal(),
+    };
+    let text = match r.output {
+        Output::Json => render::json::render(&report),
+        Output::Table => {
+            let width = if std::io::stdout().is_terminal() {
+                terminal_width()
+            } else {
+                None
+            };
+            render::table::render(
+                &report,
+                &Style {
+                    color,
+                    width,
+                    verbose: r.verbose,
+                },
+            )
+        }
+    };
+    write_out(&text)?;
+    Ok(exit_code(&report, r.fail_on))
+}
+
+fn terminal_width() -> Option<u16> {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or(Some(120))
+}
+
+fn exit_code(r: &Report, fail_on: FailOn) -> u8 {
+    match r.verdict {
+        Status::Fail => 1,
+        Status::Unknown => 4,
+        Status::Warn if fail_on == FailOn::Warn => 1,
+        _ => 0,
+    }
+}
+
+/// Write to stdout; a closed pipe (`wi … | head`) is not an error.
+fn write_out(text: &str) -> Result<(), Fatal> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Fatal {
+            code: 2,
+            message: format!("cannot write the report: {e}"),
+        }),
+    }
+}
+
+fn print_files(inv: &collect::Inventory) {
+    let mut err = std::io::stderr().lock();
+    for f in &inv.files {
+        for r in &f.recognised {
+            let _ = writeln!(err, "read    {}: {r}", f.path);
+        }
+        for r in &f.ignored {
+            let _ = writeln!(err, "ignored {}: {r}", f.path);
+        }
+    }
+}
+
+fn rules_table() -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING);
+    t.force_no_tty();
+    t.set_header(vec!["RULE", "LINK", "SEVERITY", "TITLE"]);
+    for r in REGISTRY {
+        t.add_row(vec![
+            r.id.to_string(),
+            r.link.as_str().to_string(),
+            format!("{:?}", r.severity).to_lowercase(),
+            r.title.to_string(),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+fn rules_json() -> String {
+    let v: Vec<serde_json::Value> = REGISTRY
+        .iter()
+        .map(|r| {
+            serde_json::json!({"rule": r.id, "link": r.link, "severity": r.severity, "slug": r.slug, "title": r.title})
+        })
+        .collect();
+    format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+}

@@ -1,0 +1,65 @@
+//! WI113: the proxy-sidecar annotation can be honoured.
+use super::{Check, Rule, Severity};
+use crate::facts::{Facts, PROXY_ANNOTATION};
+use crate::report::Link;
+
+pub static RULE: Rule = Rule {
+    id: "WI113",
+    link: Link::ServiceAccount,
+    slug: "proxy_sidecar_annotation",
+    title: "The proxy-sidecar annotation can be honoured",
+    severity: Severity::Fail,
+    page: include_str!("../../rules/WI113.md"),
+    after: &[],
+    requires: &[],
+    check,
+};
+
+const PORT: &str = "azure.workload.identity/proxy-sidecar-port";
+
+fn check(f: &Facts) -> Check {
+    let Some(p) = f.template.as_ref().or(f.pods.first()) else {
+        return Check::skip("no pod or pod template to check");
+    };
+    let Some(v) = p.annotations.get(PROXY_ANNOTATION) else {
+        return Check::pass(format!("{} requests no proxy sidecar", p.source));
+    };
+    let w = f.workload_ref().unwrap_or_else(|| format!("pod/{}", f.target.name));
+    if p.host_network {
+        return Check::fail(format!(
+            "{} has {PROXY_ANNOTATION} and hostNetwork: true; the webhook denies the pod: \"hostNetwork is set to true, cannot inject proxy sidecar\"",
+            p.source
+        ))
+        .saw(format!("{} spec.hostNetwork", p.source), "true")
+        .fix("Drop the proxy annotation (use the SDK's WorkloadIdentityCredential) or hostNetwork", format!("kubectl edit {w} -n {}", f.namespace()));
+    }
+    if let Some(port) = p.annotations.get(PORT)
+        && port.parse::<i32>().is_err()
+    {
+        return Check::fail(format!(
+            "{} has {PORT}: {port:?}; the webhook denies the pod: failed to parse proxy sidecar port",
+            p.source
+        ))
+        .compare(
+            format!("{} annotation {PORT}", p.source),
+            Some(port),
+            Some("an integer port, e.g. 8000"),
+        )
+        .fix(
+            "Fix the port annotation",
+            format!("kubectl edit {w} -n {}", f.namespace()),
+        );
+    }
+    if v.trim().eq_ignore_ascii_case("false") {
+        return Check::warn(format!(
+            "{} has {PROXY_ANNOTATION}: \"false\", but the webhook only checks that the key exists: it still injects the privileged proxy init container",
+            p.source
+        ))
+        .compare(format!("{} annotation {PROXY_ANNOTATION}", p.source), Some(v), Some("(annotation removed)"))
+        .fix("Remove the annotation key entirely", format!("kubectl edit {w} -n {}", f.namespace()));
+    }
+    Check::pass(format!(
+        "{} requests the proxy sidecar (a migration aid; prefer the SDK credential)",
+        p.source
+    ))
+}
