@@ -126,18 +126,24 @@ impl Report {
     }
 }
 
-/// Link status from its findings: fail > unknown > warn > pass; all skipped is `skip`.
+/// Link status from its findings: fail > unknown > blocked (`skip`) > warn > pass. A link
+/// with a blocked check is never `pass`: what did not run was not proven.
 pub fn link_status(findings: &[&Finding]) -> (Status, Option<String>) {
-    for want in [Status::Fail, Status::Unknown, Status::Warn] {
+    for want in [Status::Fail, Status::Unknown] {
         if let Some(f) = findings.iter().find(|f| f.status == want) {
             return (want, Some(f.rule.clone()));
         }
     }
+    if let Some(f) = findings.iter().find(|f| f.blocked_by.is_some()) {
+        return (Status::Skip, Some(f.rule.clone()));
+    }
+    if let Some(f) = findings.iter().find(|f| f.status == Status::Warn) {
+        return (Status::Warn, Some(f.rule.clone()));
+    }
     if findings.iter().any(|f| f.status == Status::Pass) {
         (Status::Pass, None)
     } else {
-        let blocked = findings.iter().find_map(|f| f.blocked_by.clone());
-        (Status::Skip, blocked)
+        (Status::Skip, None)
     }
 }
 

@@ -232,7 +232,31 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     for rule in REGISTRY {
         run(rule, facts, &mut done, 0);
     }
-    REGISTRY.iter().filter_map(|r| done.remove(r.id)).collect()
+    let mut findings: Vec<Finding> = REGISTRY.iter().filter_map(|r| done.remove(r.id)).collect();
+    attribute_unknowns(&mut findings);
+    findings
+}
+
+/// Root cause first: a check that could not run in a link *after* a failed link is a
+/// consequence of that failure (no pod was created, so there is no token), so it is reported
+/// as blocked by the first failure, keeping its own reason in the message.
+fn attribute_unknowns(findings: &mut [Finding]) {
+    let Some((first_fail, fail_link)) = findings
+        .iter()
+        .find(|f| f.status == Status::Fail)
+        .map(|f| (f.rule.clone(), f.link))
+    else {
+        return;
+    };
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.status == Status::Unknown && f.link > fail_link)
+    {
+        f.status = Status::Skip;
+        f.message = format!("blocked by {first_fail} (and: {})", f.message);
+        f.blocked_by = Some(first_fail.clone());
+        f.fixes.clear();
+    }
 }
 
 fn run(rule: &'static Rule, facts: &Facts, done: &mut BTreeMap<&'static str, Finding>, depth: usize) -> Status {

@@ -10,7 +10,7 @@ pub static RULE: Rule = Rule {
     title: "The ServiceAccount carries azure.workload.identity/client-id as a GUID",
     severity: Severity::Fail,
     page: include_str!("../../rules/WI107.md"),
-    after: &[],
+    after: &["WI105"],
     requires: &["WI106"],
     check,
 };

@@ -11,7 +11,7 @@ pub static RULE: Rule = Rule {
     severity: Severity::Fail,
     page: include_str!("../../rules/WI109.md"),
     after: &["WI107", "WI108", "WI114"],
-    requires: &[],
+    requires: &["WI106"],
     check,
 };
 

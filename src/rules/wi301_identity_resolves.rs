@@ -10,7 +10,7 @@ pub static RULE: Rule = Rule {
     title: "The client id resolves to a managed identity or app registration",
     severity: Severity::Fail,
     page: include_str!("../../rules/WI301.md"),
-    after: &["WI107"],
+    after: &["WI105", "WI106", "WI107"],
     requires: &[],
     check,
 };
