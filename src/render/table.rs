@@ -195,8 +195,10 @@ fn chain(r: &Report, st: &Style) -> String {
             Cell::new(detail),
         ]);
     }
-    let mut s = t.to_string();
-    s.push('\n');
+    let mut s: String = t.to_string().lines().map(|l| format!("{}\n", l.trim_end())).collect();
+    if s.is_empty() {
+        s.push('\n');
+    }
     s
 }
 

@@ -1,0 +1,87 @@
+//! The catalog's meta-tests: unique ids, one source file and one page per rule, pages with the
+//! fixed headings, a pass and a non-pass fixture per rule, and rules/README.md kept current.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use wi::rules::{REGISTRY, Severity};
+
+#[test]
+fn ids_are_unique_ordered_and_follow_the_chain() {
+    let mut seen = BTreeSet::new();
+    let mut last = String::new();
+    for r in REGISTRY {
+        assert!(seen.insert(r.id), "duplicate {}", r.id);
+        assert!(r.id.len() == 5 && r.id.starts_with("WI"), "{}", r.id);
+        assert!(r.id > last.as_str(), "{} out of order", r.id);
+        last = r.id.to_string();
+        let hundred = &r.id[2..3];
+        let want = match r.link.as_str() {
+            "service-account" => "1",
+            "issuer" => "2",
+            "federated-credential" => "3",
+            _ => "4",
+        };
+        assert_eq!(hundred, want, "{} is in link {}", r.id, r.link.as_str());
+    }
+}
+
+#[test]
+fn every_rule_has_its_file_and_a_well_formed_page() {
+    let root = common::root();
+    for r in REGISTRY {
+        let file = root.join(format!("src/rules/{}_{}.rs", r.id.to_lowercase(), r.slug));
+        assert!(file.exists(), "missing {}", file.display());
+        let page = std::fs::read_to_string(root.join(format!("rules/{}.md", r.id))).expect("page");
+        assert_eq!(page, r.page, "{}: embedded page differs from the file", r.id);
+        let first = page.lines().next().unwrap_or_default();
+        assert_eq!(first, format!("# {}: {}", r.id, r.title), "{}: page title", r.id);
+        let mut pos = 0;
+        for h in ["## What it checks", "## Why it matters", "## How to fix", "## References"] {
+            let at = page[pos..].find(&format!("\n{h}\n")).unwrap_or_else(|| panic!("{}: missing or misplaced {h:?}", r.id));
+            pos += at + 1;
+        }
+        let sev = match r.severity {
+            Severity::Fail => "fail",
+            Severity::Warn => "warn",
+        };
+        assert!(page.contains(&format!("Severity: {sev}")), "{}: page severity", r.id);
+        // Titles state the expectation, so they read right on pass rows.
+        assert!(!r.title.to_lowercase().starts_with("missing") && !r.title.ends_with('.'), "{}: title style", r.id);
+    }
+}
+
+#[test]
+fn every_rule_has_a_pass_and_a_non_pass_fixture() {
+    let mut have: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let scenarios = common::scenarios();
+    for s in &scenarios {
+        for (rule, status) in s.case["rules"].as_object().expect("rules") {
+            let r = REGISTRY.iter().find(|r| r.id == rule).unwrap_or_else(|| panic!("{}: unknown rule {rule}", s.name));
+            have.entry(r.id).or_default().insert(status.as_str().expect("status").to_string());
+        }
+    }
+    let mut missing = Vec::new();
+    for r in REGISTRY {
+        let got = have.get(r.id).cloned().unwrap_or_default();
+        if !got.contains("pass") {
+            missing.push(format!("{}: no pass fixture", r.id));
+        }
+        if !got.contains("fail") && !got.contains("warn") {
+            missing.push(format!("{}: no fail/warn fixture", r.id));
+        }
+        if r.severity == Severity::Warn && got.contains("fail") {
+            missing.push(format!("{}: a warn-only rule has a fail fixture", r.id));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+#[test]
+fn rules_readme_is_generated_from_the_catalog() {
+    let committed = std::fs::read_to_string(common::root().join("rules/README.md")).expect("rules/README.md");
+    let out = common::wi(&["rules", "--format", "markdown"]);
+    assert!(out.status.success());
+    assert_eq!(committed, common::stdout(&out), "regenerate: cargo run -- rules --format markdown > rules/README.md");
+}
