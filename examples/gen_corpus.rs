@@ -476,7 +476,10 @@ fn write(dir: &Path, s: &Snap, keys: &[Key; 2]) {
             .push(o);
     }
     for (kind, objs) in by_kind {
-        let docs: Vec<String> = objs.iter().map(|o| serde_saphyr::to_string(o).expect("yaml")).collect();
+        let docs: Vec<String> = objs
+            .iter()
+            .map(|o| serde_yaml_ng::to_string(o).expect("yaml"))
+            .collect();
         let text = docs.join("---\n");
         fs::create_dir_all(dir.join("k8s")).expect("mkdir");
         fs::write(dir.join("k8s").join(format!("{kind}.yaml")), text).expect("write");
@@ -786,6 +789,56 @@ fn scenarios() -> Vec<(Case, Snap)> {
         &[("WI107", "pass"), ("WI101", "skip"), ("WI104", "pass")],
         &|s| {
             s.k8s.push(webhook_deployment(2));
+        },
+    );
+
+    add(
+        "healthy-expiration-on-pod-overrides-sa",
+        "Healthy; the ServiceAccount's token-expiration annotation is invalid, but the pod template sets a valid one, which the webhook reads first.",
+        deploy_kv(),
+        0,
+        PASS,
+        &[("WI112", "pass")],
+        &|s| {
+            s.k8s_mut("ServiceAccount", APP)["metadata"]["annotations"]["azure.workload.identity/service-account-token-expiration"] =
+                json!("3600s");
+            for t in s.templates_mut() {
+                t["metadata"]["annotations"] =
+                    json!({"azure.workload.identity/service-account-token-expiration": "7200"});
+            }
+            for p in s.pods_mut() {
+                p["metadata"]["annotations"] =
+                    json!({"azure.workload.identity/service-account-token-expiration": "7200"});
+            }
+        },
+    );
+    add(
+        "healthy-token-mounted-with-subpath",
+        "Healthy; the team mounts the projected token file itself with a subPath and points AZURE_FEDERATED_TOKEN_FILE at it.",
+        deploy_kv(),
+        0,
+        PASS,
+        &[("WI110", "pass")],
+        &|s| {
+            for t in s.templates_mut() {
+                t["spec"]["containers"][0]["env"]
+                    .as_array_mut()
+                    .expect("env")
+                    .push(json!({"name": "AZURE_FEDERATED_TOKEN_FILE", "value": "/etc/azure/token"}));
+            }
+            for p in s.pods_mut() {
+                let vol = p["spec"]["volumes"][1]["name"].clone();
+                for e in p["spec"]["containers"][0]["env"]
+                    .as_array_mut()
+                    .expect("env")
+                    .iter_mut()
+                {
+                    if e["name"] == "AZURE_FEDERATED_TOKEN_FILE" {
+                        e["value"] = json!("/etc/azure/token");
+                    }
+                }
+                p["spec"]["containers"][0]["volumeMounts"].as_array_mut().expect("mounts").push(json!({"mountPath": "/etc/azure/token", "name": vol, "readOnly": true, "subPath": "token/azure-identity-token"}));
+            }
         },
     );
 

@@ -38,8 +38,15 @@ fn every_rule_has_its_file_and_a_well_formed_page() {
         let first = page.lines().next().unwrap_or_default();
         assert_eq!(first, format!("# {}: {}", r.id, r.title), "{}: page title", r.id);
         let mut pos = 0;
-        for h in ["## What it checks", "## Why it matters", "## How to fix", "## References"] {
-            let at = page[pos..].find(&format!("\n{h}\n")).unwrap_or_else(|| panic!("{}: missing or misplaced {h:?}", r.id));
+        for h in [
+            "## What it checks",
+            "## Why it matters",
+            "## How to fix",
+            "## References",
+        ] {
+            let at = page[pos..]
+                .find(&format!("\n{h}\n"))
+                .unwrap_or_else(|| panic!("{}: missing or misplaced {h:?}", r.id));
             pos += at + 1;
         }
         let sev = match r.severity {
@@ -48,7 +55,11 @@ fn every_rule_has_its_file_and_a_well_formed_page() {
         };
         assert!(page.contains(&format!("Severity: {sev}")), "{}: page severity", r.id);
         // Titles state the expectation, so they read right on pass rows.
-        assert!(!r.title.to_lowercase().starts_with("missing") && !r.title.ends_with('.'), "{}: title style", r.id);
+        assert!(
+            !r.title.to_lowercase().starts_with("missing") && !r.title.ends_with('.'),
+            "{}: title style",
+            r.id
+        );
     }
 }
 
@@ -58,8 +69,13 @@ fn every_rule_has_a_pass_and_a_non_pass_fixture() {
     let scenarios = common::scenarios();
     for s in &scenarios {
         for (rule, status) in s.case["rules"].as_object().expect("rules") {
-            let r = REGISTRY.iter().find(|r| r.id == rule).unwrap_or_else(|| panic!("{}: unknown rule {rule}", s.name));
-            have.entry(r.id).or_default().insert(status.as_str().expect("status").to_string());
+            let r = REGISTRY
+                .iter()
+                .find(|r| r.id == rule)
+                .unwrap_or_else(|| panic!("{}: unknown rule {rule}", s.name));
+            have.entry(r.id)
+                .or_default()
+                .insert(status.as_str().expect("status").to_string());
         }
     }
     let mut missing = Vec::new();
@@ -83,5 +99,9 @@ fn rules_readme_is_generated_from_the_catalog() {
     let committed = std::fs::read_to_string(common::root().join("rules/README.md")).expect("rules/README.md");
     let out = common::wi(&["rules", "--format", "markdown"]);
     assert!(out.status.success());
-    assert_eq!(committed, common::stdout(&out), "regenerate: cargo run -- rules --format markdown > rules/README.md");
+    assert_eq!(
+        committed,
+        common::stdout(&out),
+        "regenerate: cargo run -- rules --format markdown > rules/README.md"
+    );
 }

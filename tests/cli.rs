@@ -17,6 +17,15 @@ fn snap_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     d
 }
 
+/// `wi doctor ARGS… --snapshot D`.
+fn doctor(d: &tempfile::TempDir, args: &[&str]) -> std::process::Output {
+    let mut a = vec!["doctor"];
+    a.extend_from_slice(args);
+    a.push("--snapshot");
+    a.push(d.path().to_str().expect("utf-8 temp path"));
+    wi(&a)
+}
+
 const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  containers:\n  - name: app\n    image: nginx\n";
 
 #[test]
@@ -35,8 +44,16 @@ fn demo_fails_the_federated_credential_link() {
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["verdict"], "fail");
     assert_eq!(v["target"]["kind"], "Deployment");
-    let links: Vec<&str> = v["links"].as_array().expect("links").iter().map(|l| l["link"].as_str().expect("l")).collect();
-    assert_eq!(links, ["service-account", "issuer", "federated-credential", "role-assignment"]);
+    let links: Vec<&str> = v["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .map(|l| l["link"].as_str().expect("l"))
+        .collect();
+    assert_eq!(
+        links,
+        ["service-account", "issuer", "federated-credential", "role-assignment"]
+    );
 }
 
 #[test]
@@ -74,9 +91,13 @@ fn unknown_flag_is_a_usage_error() {
 #[test]
 fn unknown_target_type_is_a_usage_error() {
     let d = snap_dir(&[("pod.yaml", POD)]);
-    let out = wi(&["doctor", "svc/web", "-n", "shop", "--snapshot", d.path().to_str().expect("p")]);
+    let out = doctor(&d, &["svc/web", "-n", "shop"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("unknown resource type \"svc\""), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown resource type \"svc\""),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -84,11 +105,44 @@ fn invalid_names_and_flags_are_named() {
     let d = snap_dir(&[("pod.yaml", POD)]);
     let p = d.path().to_str().expect("p");
     for (args, needle) in [
-        (vec!["doctor", "pod/Web", "--snapshot", p], "not a valid Kubernetes object name"),
-        (vec!["doctor", "pod/web", "-n", "Shop", "--snapshot", p], "--namespace \"Shop\""),
-        (vec!["doctor", "pod/web", "-n", "shop", "--at", "yesterday", "--snapshot", p], "--at \"yesterday\""),
-        (vec!["doctor", "pod/web", "-n", "shop", "--scope", "kv-payments", "--snapshot", p], "--scope \"kv-payments\""),
-        (vec!["doctor", "pod/web", "-n", "shop", "--data-action", "read", "--snapshot", p], "--data-action \"read\""),
+        (
+            vec!["doctor", "pod/Web", "--snapshot", p],
+            "not a valid Kubernetes object name",
+        ),
+        (
+            vec!["doctor", "pod/web", "-n", "Shop", "--snapshot", p],
+            "--namespace \"Shop\"",
+        ),
+        (
+            vec!["doctor", "pod/web", "-n", "shop", "--at", "yesterday", "--snapshot", p],
+            "--at \"yesterday\"",
+        ),
+        (
+            vec![
+                "doctor",
+                "pod/web",
+                "-n",
+                "shop",
+                "--scope",
+                "kv-payments",
+                "--snapshot",
+                p,
+            ],
+            "--scope \"kv-payments\"",
+        ),
+        (
+            vec![
+                "doctor",
+                "pod/web",
+                "-n",
+                "shop",
+                "--data-action",
+                "read",
+                "--snapshot",
+                p,
+            ],
+            "--data-action \"read\"",
+        ),
         (vec!["doctor", "pod/web", "-n", "shop"], "--snapshot DIR"),
         (vec!["explain", "WI999"], "no rule \"WI999\""),
     ] {
@@ -102,18 +156,24 @@ fn invalid_names_and_flags_are_named() {
 #[test]
 fn target_not_found_exits_3_with_a_hint() {
     let d = snap_dir(&[("pod.yaml", POD)]);
-    let out = wi(&["doctor", "pod/web", "-n", "default", "--snapshot", d.path().to_str().expect("p")]);
+    let out = doctor(&d, &["pod/web", "-n", "default"]);
     assert_eq!(out.status.code(), Some(3));
     let e = stderr(&out);
-    assert!(e.contains("pod \"web\" not found in namespace \"default\"") && e.contains("pass -n shop"), "{e}");
-    let out = wi(&["doctor", "deploy/web", "-n", "shop", "--snapshot", d.path().to_str().expect("p")]);
+    assert!(
+        e.contains("pod \"web\" not found in namespace \"default\"") && e.contains("pass -n shop"),
+        "{e}"
+    );
+    let out = doctor(&d, &["deploy/web", "-n", "shop"]);
     assert_eq!(out.status.code(), Some(3));
 }
 
 #[test]
 fn malformed_yaml_names_file_and_line() {
-    let d = snap_dir(&[("k8s/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n   namespace: shop\n")]);
-    let out = wi(&["doctor", "pod/web", "-n", "shop", "--snapshot", d.path().to_str().expect("p")]);
+    let d = snap_dir(&[(
+        "k8s/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n   namespace: shop\n",
+    )]);
+    let out = doctor(&d, &["pod/web", "-n", "shop"]);
     assert_eq!(out.status.code(), Some(2));
     let e = stderr(&out);
     assert!(e.contains("k8s/pod.yaml:") && e.contains("malformed YAML"), "{e}");
@@ -121,8 +181,11 @@ fn malformed_yaml_names_file_and_line() {
 
 #[test]
 fn malformed_json_names_file_and_line() {
-    let d = snap_dir(&[("pod.yaml", POD), ("azure/identity.json", "{\n  \"clientId\": \"x\",\n  \"id\": \n}\n")]);
-    let out = wi(&["doctor", "pod/web", "-n", "shop", "--snapshot", d.path().to_str().expect("p")]);
+    let d = snap_dir(&[
+        ("pod.yaml", POD),
+        ("azure/identity.json", "{\n  \"clientId\": \"x\",\n  \"id\": \n}\n"),
+    ]);
+    let out = doctor(&d, &["pod/web", "-n", "shop"]);
     assert_eq!(out.status.code(), Some(2));
     let e = stderr(&out);
     assert!(e.contains("azure/identity.json:4: malformed JSON"), "{e}");
@@ -130,16 +193,29 @@ fn malformed_json_names_file_and_line() {
 
 #[test]
 fn a_kubernetes_object_of_the_wrong_shape_is_named() {
-    let d = snap_dir(&[("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  containers: nope\n")]);
-    let out = wi(&["doctor", "pod/web", "-n", "shop", "--snapshot", d.path().to_str().expect("p")]);
+    let d = snap_dir(&[(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  containers: nope\n",
+    )]);
+    let out = doctor(&d, &["pod/web", "-n", "shop"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("pod.yaml: Pod \"web\" is malformed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pod.yaml: Pod \"web\" is malformed"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn a_non_jwt_in_a_token_file_is_an_error_that_does_not_echo_it() {
-    let d = snap_dir(&[("pod.yaml", POD), ("token/azure-identity-token", "eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2lnbmF0dXJl")]);
-    let out = wi(&["doctor", "pod/web", "-n", "shop", "--snapshot", d.path().to_str().expect("p")]);
+    let d = snap_dir(&[
+        ("pod.yaml", POD),
+        (
+            "token/azure-identity-token",
+            "eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2lnbmF0dXJl",
+        ),
+    ]);
+    let out = doctor(&d, &["pod/web", "-n", "shop"]);
     assert_eq!(out.status.code(), Some(2));
     let e = stderr(&out);
     assert!(e.contains("token/azure-identity-token: JWT payload is not JSON"), "{e}");
@@ -151,21 +227,42 @@ fn an_empty_directory_is_an_error() {
     let d = tempfile::tempdir().expect("tmp");
     let out = wi(&["doctor", "pod/web", "--snapshot", d.path().to_str().expect("p")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("the snapshot directory is empty"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the snapshot directory is empty"),
+        "{}",
+        stderr(&out)
+    );
     let out = wi(&["doctor", "pod/web", "--snapshot", "/nonexistent/wi-snapshot"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("/nonexistent/wi-snapshot: cannot read snapshot directory"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent/wi-snapshot: cannot read snapshot directory"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn unrecognised_files_are_listed_not_fatal() {
-    let d = snap_dir(&[("pod.yaml", POD), ("notes.txt", "ticket 4711: pod cannot reach kv: 403 again"), ("blob.bin", "\u{0}\u{1}")]);
-    let out = wi(&["doctor", "pod/web", "-n", "shop", "--snapshot", d.path().to_str().expect("p"), "-v", "-o", "json"]);
-    assert!(matches!(out.status.code(), Some(1) | Some(4)), "{:?}", out.status.code());
+    let d = snap_dir(&[
+        ("pod.yaml", POD),
+        ("notes.txt", "ticket 4711: pod cannot reach kv: 403 again"),
+        ("blob.bin", "\u{0}\u{1}"),
+    ]);
+    let out = doctor(&d, &["pod/web", "-n", "shop", "-v", "-o", "json"]);
+    assert!(
+        matches!(out.status.code(), Some(1) | Some(4)),
+        "{:?}",
+        out.status.code()
+    );
     let e = stderr(&out);
     assert!(e.contains("ignored") && e.contains("notes.txt"), "{e}");
     let only_noise = snap_dir(&[("notes.txt", "hello")]);
-    let out = wi(&["doctor", "pod/web", "--snapshot", only_noise.path().to_str().expect("p")]);
+    let out = wi(&[
+        "doctor",
+        "pod/web",
+        "--snapshot",
+        only_noise.path().to_str().expect("p"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("none of the 1 file(s)"), "{}", stderr(&out));
 }
@@ -174,14 +271,23 @@ fn unrecognised_files_are_listed_not_fatal() {
 fn a_pod_without_azure_facts_is_incomplete_not_green() {
     let labelled = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\n  labels:\n    azure.workload.identity/use: \"true\"\nspec:\n  serviceAccountName: web\n  containers:\n  - name: app\n    image: nginx\n    env:\n    - name: AZURE_CLIENT_ID\n      value: 5d6e7f80-91a2-4b3c-8d4e-5f6a7b8c9d0e\n    - name: AZURE_TENANT_ID\n      value: 2b7d9e1f-3c4a-4b5d-8e6f-7a8b9c0d1e2f\n    - name: AZURE_FEDERATED_TOKEN_FILE\n      value: /var/run/secrets/azure/tokens/azure-identity-token\n    - name: AZURE_AUTHORITY_HOST\n      value: https://login.microsoftonline.com/\n    volumeMounts:\n    - name: azure-identity-token\n      mountPath: /var/run/secrets/azure/tokens\n  volumes:\n  - name: azure-identity-token\n    projected:\n      sources:\n      - serviceAccountToken:\n          audience: api://AzureADTokenExchange\n          path: azure-identity-token\n";
     let d = snap_dir(&[("pod.yaml", labelled)]);
-    let out = wi(&["doctor", "pod/web", "-n", "shop", "--snapshot", d.path().to_str().expect("p"), "-o", "json"]);
+    let out = doctor(&d, &["pod/web", "-n", "shop", "-o", "json"]);
     assert_eq!(out.status.code(), Some(4), "{}", stdout(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["verdict"], "unknown");
     // Each unknown names the command that would settle it.
-    let unknown: Vec<&serde_json::Value> = v["findings"].as_array().expect("f").iter().filter(|f| f["status"] == "unknown").collect();
+    let unknown: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .filter(|f| f["status"] == "unknown")
+        .collect();
     assert!(!unknown.is_empty());
-    assert!(unknown.iter().any(|f| f["fixes"].to_string().contains("kubectl get serviceaccount web -n shop -o yaml")));
+    assert!(unknown.iter().any(|f| {
+        f["fixes"]
+            .to_string()
+            .contains("kubectl get serviceaccount web -n shop -o yaml")
+    }));
 }
 
 #[test]
@@ -189,7 +295,10 @@ fn rules_and_explain() {
     let out = wi(&["rules"]);
     assert!(out.status.success());
     let text = stdout(&out);
-    assert_eq!(text.lines().filter(|l| l.trim_start().starts_with("WI")).count(), wi::rules::REGISTRY.len());
+    assert_eq!(
+        text.lines().filter(|l| l.trim_start().starts_with("WI")).count(),
+        wi::rules::REGISTRY.len()
+    );
     let json: serde_json::Value = serde_json::from_slice(&wi(&["rules", "--format", "json"]).stdout).expect("json");
     assert_eq!(json.as_array().expect("a").len(), wi::rules::REGISTRY.len());
     let page = stdout(&wi(&["explain", "wi303"]));
@@ -199,15 +308,27 @@ fn rules_and_explain() {
 
 #[test]
 fn fail_on_warn_turns_warnings_into_exit_1() {
-    let s = common::scenarios().into_iter().find(|s| s.name == "rbac-owner-at-subscription").expect("scenario");
+    let s = common::scenarios()
+        .into_iter()
+        .find(|s| s.name == "rbac-owner-at-subscription")
+        .expect("scenario");
     assert_eq!(s.run(&[]).status.code(), Some(0));
     assert_eq!(s.run(&["--fail-on", "warn"]).status.code(), Some(1));
 }
 
 #[test]
 fn table_renderings() {
-    for name in ["healthy-aks-keyvault-rbac", "unknown-kubernetes-only", "sa-pods-predate-label", "rbac-control-plane-role-only", "fic-issuer-trailing-slash"] {
-        let s = common::scenarios().into_iter().find(|s| s.name == name).expect("scenario");
+    for name in [
+        "healthy-aks-keyvault-rbac",
+        "unknown-kubernetes-only",
+        "sa-pods-predate-label",
+        "rbac-control-plane-role-only",
+        "fic-issuer-trailing-slash",
+    ] {
+        let s = common::scenarios()
+            .into_iter()
+            .find(|s| s.name == name)
+            .expect("scenario");
         let out = s.run(&["--color", "never"]);
         let text = common::portable(&stdout(&out), &s.snapshot());
         insta::with_settings!({snapshot_path => "../snapshots/render", prepend_module_to_snapshot => false, omit_expression => true}, {

@@ -58,6 +58,46 @@ pub struct Inventory {
     pub files: Vec<FileNote>,
 }
 
+impl Inventory {
+    /// Append another inventory's objects (pieces of one snapshot parsed apart).
+    pub fn absorb(&mut self, o: Inventory) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( self.$f.extend(o.$f); )* };
+        }
+        take!(
+            pods,
+            service_accounts,
+            namespaces,
+            deployments,
+            replica_sets,
+            stateful_sets,
+            daemon_sets,
+            jobs,
+            cron_jobs,
+            webhook_configurations,
+            nodes,
+            events,
+            config_maps,
+            clusters,
+            managed_identities,
+            applications,
+            service_principals,
+            credentials,
+            role_assignments,
+            role_definitions,
+            key_vaults,
+            storage_accounts,
+            tokens,
+            discovery,
+            jwks,
+            files
+        );
+        if self.manifest.is_none() {
+            self.manifest = o.manifest;
+        }
+    }
+}
+
 /// A note about one input file: what it held, or why it was ignored.
 #[derive(Debug, Clone)]
 pub struct FileNote {

@@ -34,6 +34,7 @@ fn check(f: &Facts) -> Check {
     };
     let ns_labels = f.namespace.get().map(|n| &n.labels);
     let mut c = Check::fail(String::new());
+    let mut undecided = None;
     for w in webhooks {
         if !w.operations.is_empty() && !w.operations.iter().any(|o| o == "CREATE" || o == "*") {
             c = c.saw(format!("webhook {} rules.operations", w.name), w.operations.join(","));
@@ -77,13 +78,20 @@ fn check(f: &Facts) -> Check {
                     Some(&describe(&w.namespace_selector)),
                 );
             }
-            _ => {
-                return Check::from_unknown(
-                    "the webhook has a namespaceSelector and the namespace's labels",
-                    &f.namespace,
-                );
-            }
+            _ => undecided = Some(w.name.clone()),
         }
+    }
+    if let Some(name) = undecided {
+        return match &f.namespace {
+            Fact::Found { .. } => Check::unknown(
+                format!("webhook {name} uses a selector operator wi does not evaluate"),
+                None,
+            ),
+            other => Check::from_unknown(
+                &format!("webhook {name} has a namespaceSelector; the namespace's labels"),
+                other,
+            ),
+        };
     }
     c.message = format!(
         "no workload identity webhook selects {} in namespace {}; its pods are created unmutated",

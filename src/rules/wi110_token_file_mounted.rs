@@ -29,13 +29,12 @@ fn check(f: &Facts) -> Check {
             let Some(path) = &e.value else { continue };
             let served = ct.mounts.iter().any(|m| {
                 p.token_projections.iter().any(|t| {
-                    t.volume == m.volume && {
-                        let full = match &m.sub_path {
-                            Some(sp) if !sp.is_empty() => m.path.clone(),
-                            _ => format!("{}/{}", m.path.trim_end_matches('/'), t.path),
-                        };
-                        &full == path || m.sub_path.as_deref() == Some(t.path.as_str()) && &m.path == path
-                    }
+                    t.volume == m.volume
+                        && match m.sub_path.as_deref().filter(|sp| !sp.is_empty()) {
+                            // subPath mounts one file of the volume at mountPath itself.
+                            Some(sp) => sp == t.path && &m.path == path,
+                            None => &format!("{}/{}", m.path.trim_end_matches('/'), t.path) == path,
+                        }
                 })
             });
             if !served {

@@ -29,20 +29,29 @@ pub fn webhook_error(v: &str) -> Option<String> {
 fn check(f: &Facts) -> Check {
     let mut places: Vec<(String, String, String)> = Vec::new(); // (source, value, fix)
     let ns = f.namespace();
+    // The webhook reads the pod's annotation first and the ServiceAccount's only when the pod
+    // has none (an empty value counts as none). The SA value matters when some pod (or the
+    // next pod, or any pod at all for a ServiceAccount target) falls back to it.
+    let set = |m: &std::collections::BTreeMap<String, String>| {
+        m.get(EXPIRATION_ANNOTATION).filter(|v| !v.is_empty()).cloned()
+    };
+    let subjects: Vec<_> = f.subjects().collect();
+    let sa_applies = subjects.is_empty() || subjects.iter().any(|p| set(&p.annotations).is_none());
     if let Some(sa) = f.service_account.get()
-        && let Some(v) = sa.annotations.get(EXPIRATION_ANNOTATION)
+        && sa_applies
+        && let Some(v) = set(&sa.annotations)
     {
         places.push((
             format!("serviceaccount/{}", sa.name),
-            v.clone(),
+            v,
             format!(
                 "kubectl annotate serviceaccount {} -n {ns} {EXPIRATION_ANNOTATION}=3600 --overwrite",
                 sa.name
             ),
         ));
     }
-    for p in f.template.iter().chain(f.pods.iter()) {
-        if let Some(v) = p.annotations.get(EXPIRATION_ANNOTATION) {
+    for p in subjects {
+        if let Some(v) = set(&p.annotations) {
             let fix = match &f.workload {
                 Some(w) => format!(
                     "kubectl edit {}/{} -n {ns}   # set the pod template annotation {EXPIRATION_ANNOTATION}: \"3600\"",
@@ -54,7 +63,7 @@ fn check(f: &Facts) -> Check {
                     p.name
                 ),
             };
-            places.push((p.source.clone(), v.clone(), fix));
+            places.push((p.source.clone(), v, fix));
         }
     }
     let bad: Vec<_> = places

@@ -32,7 +32,19 @@ fn check(f: &Facts) -> Check {
         return Check::skip(format!("the facts do not record when {} was created", c.name));
     };
     let age = f.at.as_second() - created.as_second();
-    if (0..SETTLE_SECS).contains(&age) {
+    if age < 0 {
+        return Check::warn(format!(
+            "federated credential {} was created {} after the evaluation time {}: the facts are newer than --at",
+            c.name,
+            human(-age),
+            f.at
+        ))
+        .saw(
+            format!("federatedIdentityCredential/{} createdAt", c.name),
+            created.to_string(),
+        );
+    }
+    if age < SETTLE_SECS {
         return Check::warn(format!(
             "federated credential {} was created {} before the evaluation time; Entra can answer AADSTS70021 for a few minutes after a change — retry before changing anything",
             c.name,
@@ -40,5 +52,5 @@ fn check(f: &Facts) -> Check {
         ))
         .saw(format!("federatedIdentityCredential/{} createdAt", c.name), created.to_string());
     }
-    Check::pass(format!("federated credential {} is {} old", c.name, human(age.max(0))))
+    Check::pass(format!("federated credential {} is {} old", c.name, human(age)))
 }

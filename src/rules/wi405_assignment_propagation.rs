@@ -34,6 +34,15 @@ fn check(f: &Facts) -> Check {
         .iter()
         .filter_map(|a| a.created.map(|t| (a, f.at.as_second() - t.as_second())))
         .collect();
+    if let Some((a, age)) = dated.iter().filter(|(_, age)| *age < 0).min_by_key(|(_, age)| *age) {
+        return Check::warn(format!(
+            "{} at {} was assigned {} after the evaluation time {}: the facts are newer than --at",
+            role_name(f, a),
+            a.scope,
+            human(-*age),
+            f.at
+        ));
+    }
     if let Some((a, age)) = dated
         .iter()
         .filter(|(_, age)| (0..SETTLE_SECS).contains(age))

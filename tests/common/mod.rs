@@ -39,7 +39,12 @@ impl Scenario {
     }
     /// The case's command line, with the snapshot directory appended.
     pub fn args(&self, extra: &[&str]) -> Vec<String> {
-        let mut a: Vec<String> = self.case["args"].as_array().expect("args").iter().map(|v| v.as_str().expect("arg").to_string()).collect();
+        let mut a: Vec<String> = self.case["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .map(|v| v.as_str().expect("arg").to_string())
+            .collect();
         a.push("--snapshot".into());
         a.push(self.snapshot().display().to_string());
         a.extend(extra.iter().map(|s| s.to_string()));
@@ -54,7 +59,10 @@ impl Scenario {
 
 /// The generated scenarios and the copies of the shared samples.
 pub fn scenarios() -> Vec<Scenario> {
-    let dirs = [root().join("tests/corpus/scenarios"), root().join("tests/corpus/samples")];
+    let dirs = [
+        root().join("tests/corpus/scenarios"),
+        root().join("tests/corpus/samples"),
+    ];
     let mut out: Vec<Scenario> = dirs
         .iter()
         .flat_map(|d| std::fs::read_dir(d).expect("corpus"))
@@ -62,7 +70,8 @@ pub fn scenarios() -> Vec<Scenario> {
         .filter(|p| p.join("case.json").exists())
         .map(|p| Scenario {
             name: p.file_name().expect("name").to_string_lossy().into_owned(),
-            case: serde_json::from_str(&std::fs::read_to_string(p.join("case.json")).expect("case")).expect("case json"),
+            case: serde_json::from_str(&std::fs::read_to_string(p.join("case.json")).expect("case"))
+                .expect("case json"),
             dir: p,
         })
         .collect();
