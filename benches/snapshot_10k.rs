@@ -14,6 +14,10 @@ use wi::facts::{TargetRef, WorkloadKind};
 
 const N: usize = 10_000;
 
+// The allocator the `wi` binary ships with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn base_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/scenarios/healthy-aks-keyvault-rbac/snapshot")
 }

@@ -18,6 +18,11 @@ use wi::report::{Input, Report, Status};
 use wi::rules::{self, REGISTRY};
 use wi::{collect, demo, doctor};
 
+/// Loading a big snapshot is allocation-bound (tens of thousands of small strings and maps,
+/// built on several threads).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "wi",
@@ -206,7 +211,9 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                 kind: "snapshot".into(),
                 path: Some(dir.display().to_string()),
             };
-            diagnose(&inv, &req, input, &render)
+            let code = diagnose(&inv, &req, input, &render);
+            std::mem::forget(inv); // see diagnose()
+            code
         }
         Command::Demo { render } => {
             let inv = demo::inventory().map_err(|e| Fatal {
@@ -301,6 +308,9 @@ fn validate_scope(s: &str) -> Result<(), Fatal> {
 fn diagnose(inv: &collect::Inventory, req: &Request, input: Input, r: &RenderArgs) -> Result<u8, Fatal> {
     let facts = doctor::facts(inv, req).map_err(|e| Fatal { code: 3, message: e.0 })?;
     let report = doctor::report(&facts, input);
+    // The process is about to exit: freeing tens of thousands of small allocations one by one
+    // would cost more than the rules took (measured: ~0.3 s for 10,000 pods).
+    std::mem::forget(facts);
     let color = match r.color {
         Color::Always => true,
         Color::Never => false,
