@@ -559,6 +559,33 @@ fn deploy_kv() -> Vec<String> {
     args("deploy/checkout-api", Some(kv_id(KV)), &[])
 }
 
+/// Replace the Deployment and ReplicaSet by a workload of another kind owning the first pod.
+fn owned_by(s: &mut Snap, kind: &str, name: &str, api: &str) {
+    s.remove("Deployment");
+    s.remove("ReplicaSet");
+    let mut pod = running_pod(0, true, true, APP);
+    let pod_name = format!("{name}-0");
+    pod["metadata"]["name"] = json!(pod_name);
+    pod["metadata"]["ownerReferences"] = json!([{"apiVersion": api, "blockOwnerDeletion": true, "controller": true, "kind": kind, "name": name, "uid": "7f8e9d0c-1b2a-4c3d-8e4f-5a6b7c8d9e0f"}]);
+    s.remove("Pod");
+    s.k8s.push(pod);
+    let mut tpl = template_spec(true, Some(APP));
+    if kind == "Job" {
+        tpl["spec"]["restartPolicy"] = json!("Never");
+    }
+    let spec = match kind {
+        "StatefulSet" => {
+            json!({"serviceName": name, "replicas": 1, "selector": {"matchLabels": {"app": APP}}, "template": tpl})
+        }
+        "DaemonSet" => json!({"selector": {"matchLabels": {"app": APP}}, "template": tpl}),
+        _ => json!({"backoffLimit": 2, "template": tpl}),
+    };
+    s.k8s.push(json!({"apiVersion": api, "kind": kind, "metadata": {"creationTimestamp": "2026-01-05T10:00:00Z", "name": name, "namespace": NS, "uid": "7f8e9d0c-1b2a-4c3d-8e4f-5a6b7c8d9e0f"}, "spec": spec}));
+    if let Some(t) = &mut s.token {
+        t.pod = Some((pod_name, pod_uid(0)));
+    }
+}
+
 fn unmutate(s: &mut Snap, labelled: bool) {
     let pods: Vec<Value> = (0..2).map(|i| running_pod(i, false, labelled, APP)).collect();
     s.remove("Pod");
@@ -778,6 +805,48 @@ fn scenarios() -> Vec<(Case, Snap)> {
             if let Some(t) = &mut s.token {
                 t.pod = Some(("ledger-sync-29512860-hx7vb".into(), pod_uid(0)));
             }
+        },
+    );
+    add(
+        "healthy-replicaset-target",
+        "Healthy; `rs/NAME` target: the ReplicaSet's template and its pods.",
+        args(&format!("rs/{APP}-{RS_HASH}"), Some(kv_id(KV)), &[]),
+        0,
+        PASS,
+        &[("WI114", "pass"), ("WI108", "pass")],
+        &|_| {},
+    );
+    add(
+        "healthy-statefulset",
+        "Healthy StatefulSet target (ledger-db) with its pod.",
+        args("sts/ledger-db", Some(kv_id(KV)), &[]),
+        0,
+        PASS,
+        &[("WI101", "pass"), ("WI114", "pass")],
+        &|s| {
+            owned_by(s, "StatefulSet", "ledger-db", "apps/v1");
+        },
+    );
+    add(
+        "healthy-daemonset",
+        "Healthy DaemonSet target (node-agent) with its pod.",
+        args("ds/node-agent", Some(kv_id(KV)), &[]),
+        0,
+        PASS,
+        &[("WI101", "pass"), ("WI108", "pass")],
+        &|s| {
+            owned_by(s, "DaemonSet", "node-agent", "apps/v1");
+        },
+    );
+    add(
+        "healthy-job",
+        "Healthy Job target (ledger-migrate) with its pod.",
+        args("job/ledger-migrate", Some(kv_id(KV)), &[]),
+        0,
+        PASS,
+        &[("WI101", "pass"), ("WI108", "pass")],
+        &|s| {
+            owned_by(s, "Job", "ledger-migrate", "batch/v1");
         },
     );
     add(

@@ -336,3 +336,69 @@ fn table_renderings() {
         });
     }
 }
+
+#[test]
+fn the_manifest_pins_time_and_makes_objects_absent() {
+    let base = common::scenarios()
+        .into_iter()
+        .find(|s| s.name == "healthy-aks-keyvault-rbac")
+        .expect("scenario");
+    let d = tempfile::tempdir().expect("tmp");
+    let copy = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(base.snapshot())
+        .arg(d.path().join("snap"))
+        .status()
+        .expect("cp");
+    assert!(copy.success());
+    let snap = d.path().join("snap");
+    // The documented example, verbatim in spirit: collectedAt pins --at; notFound makes absent.
+    fs::write(
+        snap.join("wi-snapshot.yaml"),
+        "apiVersion: wi/v1\nkind: SnapshotManifest\ncollectedAt: \"2026-03-10T09:20:00Z\"\nnotFound:\n- {kind: ServiceAccount, namespace: payments, name: checkout}\nunreadable:\n- {kind: Event, namespace: payments, reason: \"forbidden\", command: \"kubectl auth can-i list events -n payments\"}\n",
+    )
+    .expect("manifest");
+    let s = snap.to_str().expect("utf-8");
+    let out = wi(&[
+        "doctor",
+        "deploy/checkout-api",
+        "-n",
+        "payments",
+        "--snapshot",
+        s,
+        "-o",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        v["evaluated_at"], "2026-03-10T09:20:00Z",
+        "collectedAt is the default evaluation time"
+    );
+    // No --scope: the vault comes from the pod's SECRETS_VAULT_URI; unreadable Events do not
+    // make the webhook check unknown (the mutated pods are the evidence).
+    assert_eq!(out.status.code(), Some(0), "{}", common::stdout(&out));
+    // A ServiceAccount the manifest says was looked for and not found is absent: WI106 fails.
+    let patched = fs::read_to_string(snap.join("k8s/deployment.yaml"))
+        .expect("yaml")
+        .replace("serviceAccountName: checkout-api", "serviceAccountName: checkout");
+    fs::write(snap.join("k8s/deployment.yaml"), patched).expect("write");
+    fs::remove_file(snap.join("k8s/serviceaccount.yaml")).expect("rm");
+    let out = wi(&[
+        "doctor",
+        "deploy/checkout-api",
+        "-n",
+        "payments",
+        "--snapshot",
+        s,
+        "-o",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let wi106 = v["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .find(|f| f["rule"] == "WI106")
+        .expect("WI106");
+    assert_eq!(wi106["status"], "fail", "{wi106}");
+}
