@@ -1475,6 +1475,26 @@ fn scenarios() -> Vec<(Case, Snap)> {
         },
     );
     add(
+        "fic-subject-trailing-space",
+        "The federated credential's subject ends with a space (pasted from a wiki).",
+        deploy_kv(),
+        1,
+        ["pass", "pass", "fail", "pass"],
+        &[("WI303", "fail")],
+        &|s| {
+            s.azure.insert(
+                "azure/federated-credential-list.json".into(),
+                json!([fic(
+                    MI,
+                    "checkout-api-aks-weu",
+                    ISSUER,
+                    &format!("system:serviceaccount:{NS}:{APP} "),
+                    EXCHANGE
+                )]),
+            );
+        },
+    );
+    add(
         "fic-subject-missing-prefix",
         "The federated credential's subject lacks the system:serviceaccount: prefix.",
         deploy_kv(),

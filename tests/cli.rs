@@ -359,17 +359,21 @@ fn the_manifest_pins_time_and_makes_objects_absent() {
     )
     .expect("manifest");
     let s = snap.to_str().expect("utf-8");
-    let out = wi(&[
-        "doctor",
-        "deploy/checkout-api",
-        "-n",
-        "payments",
-        "--snapshot",
-        s,
-        "-o",
-        "json",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let run = || {
+        let out = wi(&[
+            "doctor",
+            "deploy/checkout-api",
+            "-n",
+            "payments",
+            "--snapshot",
+            s,
+            "-o",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        (out, v)
+    };
+    let (out, v) = run();
     assert_eq!(
         v["evaluated_at"], "2026-03-10T09:20:00Z",
         "collectedAt is the default evaluation time"
@@ -383,17 +387,7 @@ fn the_manifest_pins_time_and_makes_objects_absent() {
         .replace("serviceAccountName: checkout-api", "serviceAccountName: checkout");
     fs::write(snap.join("k8s/deployment.yaml"), patched).expect("write");
     fs::remove_file(snap.join("k8s/serviceaccount.yaml")).expect("rm");
-    let out = wi(&[
-        "doctor",
-        "deploy/checkout-api",
-        "-n",
-        "payments",
-        "--snapshot",
-        s,
-        "-o",
-        "json",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (_, v) = run();
     let wi106 = v["findings"]
         .as_array()
         .expect("f")

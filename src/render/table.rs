@@ -248,6 +248,14 @@ fn evidence(out: &mut String, e: &Evidence, st: &Style) {
     let _ = writeln!(out, "  · {label}");
     match (&e.observed, &e.expected) {
         (Some(o), Some(x)) if !o.contains('\n') && !x.contains('\n') && o != x => {
+            // Invisible differences (spaces at either end) are shown quoted.
+            let edges = |v: &str| v.trim() != v;
+            let (o, x) = if edges(o) || edges(x) {
+                (format!("{o:?}"), format!("{x:?}"))
+            } else {
+                (o.clone(), x.clone())
+            };
+            let (o, x) = (&o, &x);
             let ((os, oe), (xs, xe)) = diff_ranges(o, x);
             let (ho, hx) = if st.color {
                 (

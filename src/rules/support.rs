@@ -14,7 +14,9 @@ pub fn is_guid(s: &str) -> bool {
 
 /// Name how `observed` differs from `expected`, as a person comparing them would.
 pub fn difference(observed: &str, expected: &str) -> Option<String> {
-    if observed == expected {
+    // "(absent)", "(none)", "<clientId GUID>": placeholders, not values to compare.
+    let placeholder = |s: &str| s.starts_with('(') || s.starts_with('<');
+    if observed == expected || placeholder(observed) || placeholder(expected) {
         return None;
     }
     if observed.trim() == expected.trim() {
@@ -53,8 +55,9 @@ pub fn difference(observed: &str, expected: &str) -> Option<String> {
             "different issuer path (another cluster, or a re-created one?)".into()
         });
     }
+    // Only worth naming when the strings share a beginning; otherwise they are just different.
     let at = o.chars().zip(e.chars()).take_while(|(a, b)| a == b).count();
-    Some(format!("differs from character {}", at + 1))
+    (at >= 3).then(|| format!("differs from character {}", at + 1))
 }
 
 /// Azure action wildcard match: `*` matches any run of characters; case-insensitive.
@@ -195,6 +198,9 @@ mod tests {
         );
         assert!(difference("https://h1/p/", "https://h2/p/").unwrap().contains("host"));
         assert_eq!(difference("same", "same"), None);
+        assert_eq!(difference("(absent)", "true"), None);
+        assert_eq!(difference("Contributor at /x", "Key Vault Secrets User"), None);
+        assert_eq!(difference("abcdef", "abcxyz").unwrap(), "differs from character 4");
     }
 
     #[test]

@@ -215,7 +215,12 @@ fn one(f: &Facts, principal: &str, mine: &[&RoleAssignment], t: &TargetScope) ->
             Some(scope),
         );
     } else {
-        line = format!("{name}: no role assignment of principal {principal} reaches it");
+        let others = f.role_assignments.get().map(|a| a.len()).unwrap_or(0);
+        line = format!(
+            "{name}: no role assignment of principal {principal} reaches it (the facts hold {} assignment(s), {} of them this principal's)",
+            others,
+            mine.len()
+        );
         c = c.compare(
             format!("role assignments of {principal} covering {name}"),
             Some("(none)"),
