@@ -641,6 +641,7 @@ fn scenarios() -> Vec<(Case, Snap)> {
             ("WI114", "pass"),
             ("WI115", "pass"),
             ("WI116", "pass"),
+            ("WI117", "pass"),
             ("WI201", "pass"),
             ("WI202", "pass"),
             ("WI203", "pass"),
@@ -658,6 +659,7 @@ fn scenarios() -> Vec<(Case, Snap)> {
             ("WI403", "pass"),
             ("WI404", "pass"),
             ("WI405", "pass"),
+            ("WI406", "pass"),
         ],
         &|_| {},
     );
@@ -1257,6 +1259,70 @@ fn scenarios() -> Vec<(Case, Snap)> {
         },
     );
 
+    add(
+        "sa-virtual-node",
+        "The workload is scheduled onto the AKS virtual node (ACI), where workload identity is not supported.",
+        deploy_kv(),
+        1,
+        ["fail", "pass", "pass", "pass"],
+        &[("WI117", "fail")],
+        &|s| {
+            for t in s.templates_mut() {
+                t["spec"]["nodeSelector"] = json!({"kubernetes.io/role": "agent", "type": "virtual-kubelet"});
+                t["spec"]["tolerations"] = json!([{"key": "virtual-kubelet.io/provider", "operator": "Exists"}]);
+            }
+            for p in s.pods_mut() {
+                p["spec"]["nodeName"] = json!("virtual-node-aci-linux");
+            }
+            s.k8s.push(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "virtual-node-aci-linux", "creationTimestamp": "2025-06-20T10:40:00Z",
+            "labels": {"alpha.service-controller.kubernetes.io/exclude-balancer": "true", "kubernetes.io/os": "linux", "kubernetes.io/role": "agent", "type": "virtual-kubelet"}},
+            "spec": {"taints": [{"effect": "NoSchedule", "key": "virtual-kubelet.io/provider", "value": "azure"}]}}));
+        },
+    );
+    add(
+        "sa-proxy-in-restricted-namespace",
+        "The template asks for the proxy sidecar in a namespace that enforces Pod Security \"restricted\".",
+        deploy_kv(),
+        1,
+        ["fail", "pass", "pass", "pass"],
+        &[("WI113", "fail")],
+        &|s| {
+            for t in s.templates_mut() {
+                t["metadata"]["annotations"] = json!({"azure.workload.identity/inject-proxy-sidecar": "true"});
+            }
+            s.k8s_mut("Namespace", NS)["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] =
+                json!("restricted");
+        },
+    );
+    add(
+        "sa-proxy-port-clash",
+        "The template asks for the proxy sidecar, but the app listens on port 8000, the proxy's default.",
+        deploy_kv(),
+        1,
+        ["fail", "pass", "pass", "pass"],
+        &[("WI113", "fail")],
+        &|s| {
+            for t in s.templates_mut() {
+                t["metadata"]["annotations"] = json!({"azure.workload.identity/inject-proxy-sidecar": "true"});
+                t["spec"]["containers"][0]["ports"] =
+                    json!([{"containerPort": 8000, "name": "http", "protocol": "TCP"}]);
+            }
+        },
+    );
+    add(
+        "healthy-proxy-sidecar",
+        "Healthy; the template uses the proxy sidecar (a migration aid) on a free port.",
+        deploy_kv(),
+        0,
+        PASS,
+        &[("WI113", "pass")],
+        &|s| {
+            for t in s.templates_mut() {
+                t["metadata"]["annotations"] = json!({"azure.workload.identity/inject-proxy-sidecar": "true", "azure.workload.identity/proxy-sidecar-port": "8001"});
+            }
+        },
+    );
+
     // ---- issuer link -------------------------------------------------------------------------
     add(
         "iss-oidc-issuer-disabled",
@@ -1740,6 +1806,20 @@ fn scenarios() -> Vec<(Case, Snap)> {
                     "2026-03-10T09:16:00+00:00"
                 )]),
             );
+        },
+    );
+
+    add(
+        "rbac-keyvault-firewall",
+        "The vault denies public traffic except allowed networks (a warning: wi cannot see the network path).",
+        deploy_kv(),
+        0,
+        ["pass", "pass", "pass", "warn"],
+        &[("WI401", "pass"), ("WI406", "warn")],
+        &|s| {
+            let mut kv = keyvault(KV, true, json!([]));
+            kv["properties"]["networkAcls"] = json!({"bypass": "AzureServices", "defaultAction": "Deny", "ipRules": [{"value": "203.0.113.0/24"}], "virtualNetworkRules": []});
+            s.azure.insert("azure/keyvault-show.json".into(), kv);
         },
     );
 

@@ -40,6 +40,8 @@ pub struct Resource {
     pub id: String,
     pub name: String,
     pub resource_type: String,
+    pub public_network_access: Option<String>,
+    pub network_default_action: Option<String>,
     pub source: String,
 }
 
@@ -297,6 +299,9 @@ pub fn key_vault(obj: &Map<String, Value>, source: &str) -> Option<KeyVault> {
         vault_uri: str_field(obj, "vaultUri"),
         rbac_authorization: field(obj, "enableRbacAuthorization").and_then(Value::as_bool),
         access_policies: policies,
+        public_network_access: str_field(obj, "publicNetworkAccess"),
+        network_default_action: str_at(obj, &["networkAcls", "defaultAction"])
+            .or_else(|| str_at(obj, &["networkRuleSet", "defaultAction"])),
         id,
         source: source.to_string(),
     })
@@ -307,6 +312,9 @@ pub fn resource(obj: &Map<String, Value>, source: &str) -> Option<Resource> {
     Some(Resource {
         name: str_field(obj, "name").unwrap_or_else(|| arm_name(&id)),
         resource_type: arm_type(obj).unwrap_or_default(),
+        public_network_access: str_field(obj, "publicNetworkAccess"),
+        network_default_action: str_at(obj, &["networkRuleSet", "defaultAction"])
+            .or_else(|| str_at(obj, &["networkAcls", "defaultAction"])),
         id,
         source: source.to_string(),
     })

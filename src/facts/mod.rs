@@ -134,6 +134,9 @@ pub struct PodView {
     pub service_account_name: Option<String>,
     pub host_network: bool,
     pub node_name: Option<String>,
+    pub node_selector: BTreeMap<String, String>,
+    /// Toleration keys.
+    pub tolerations: Vec<String>,
     pub created: Option<Timestamp>,
     pub containers: Vec<ContainerView>,
     pub token_projections: Vec<TokenProjection>,
@@ -160,6 +163,8 @@ pub struct ContainerView {
     /// Env entries in order; the value is `None` when it comes from `valueFrom`.
     pub env: Vec<EnvVar>,
     pub mounts: Vec<Mount>,
+    /// Declared `containerPort`s.
+    pub ports: Vec<i32>,
 }
 
 impl ContainerView {
@@ -194,6 +199,13 @@ pub struct TokenProjection {
     pub path: String,
     pub audience: Option<String>,
     pub expiration_seconds: Option<i64>,
+}
+
+/// A node, as far as scheduling on virtual nodes matters.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Node {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -472,6 +484,10 @@ pub struct KeyVault {
     /// `properties.enableRbacAuthorization`; absent means access-policy mode.
     pub rbac_authorization: Option<bool>,
     pub access_policies: Vec<AccessPolicy>,
+    /// `properties.publicNetworkAccess` (`Enabled`/`Disabled`).
+    pub public_network_access: Option<String>,
+    /// `properties.networkAcls.defaultAction` (`Allow`/`Deny`).
+    pub network_default_action: Option<String>,
     pub source: String,
 }
 
@@ -500,6 +516,9 @@ pub struct TargetScope {
     pub origin: String,
     /// The Key Vault object, when the scope is a vault the snapshot holds.
     pub key_vault: Option<KeyVault>,
+    /// The resource's own network rules, when the facts hold them: (publicNetworkAccess,
+    /// networkAcls.defaultAction).
+    pub network: Option<(Option<String>, Option<String>)>,
 }
 
 /// Everything the rules may read for one target.
@@ -515,6 +534,8 @@ pub struct Facts {
     pub pods: Vec<PodView>,
     /// Whether pods were looked for (a snapshot with no Pod objects cannot say).
     pub pods_collected: bool,
+    /// Nodes the pods run on, when the snapshot holds them.
+    pub nodes: Vec<Node>,
     pub namespace: Fact<Namespace>,
     /// The ServiceAccount the pod (template) runs as.
     pub service_account: Fact<ServiceAccount>,

@@ -166,7 +166,9 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
     }
     let scopes = scopes(inv, req, template.as_ref(), &pods);
 
+    let nodes = nodes(inv, &pods);
     Ok(Facts {
+        nodes,
         at,
         target: t.clone(),
         workload,
@@ -193,6 +195,20 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
         role_definitions,
         scopes,
     })
+}
+
+fn nodes(inv: &Inventory, pods: &[PodView]) -> Vec<Node> {
+    inv.nodes
+        .iter()
+        .filter(|n| {
+            pods.iter()
+                .any(|p| p.node_name.as_deref() == n.metadata.name.as_deref())
+        })
+        .map(|n| Node {
+            name: n.metadata.name.clone().unwrap_or_default(),
+            labels: labels(&n.metadata),
+        })
+        .collect()
 }
 
 fn with_slash(s: &str) -> String {
@@ -676,6 +692,13 @@ fn pod_view(
         service_account_name: spec.and_then(|s| s.service_account_name.clone().or_else(|| s.service_account.clone())),
         host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
         node_name: spec.and_then(|s| s.node_name.clone()),
+        node_selector: spec.and_then(|s| s.node_selector.clone()).unwrap_or_default(),
+        tolerations: spec
+            .and_then(|s| s.tolerations.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.key.clone())
+            .collect(),
         created,
         containers,
         token_projections,
@@ -721,6 +744,7 @@ fn container_view(c: &Container, init: bool) -> ContainerView {
                 sub_path: m.sub_path.clone(),
             })
             .collect(),
+        ports: c.ports.iter().flatten().map(|p| p.container_port).collect(),
     }
 }
 
@@ -1157,11 +1181,12 @@ fn scopes(inv: &Inventory, req: &Request, template: Option<&PodView>, pods: &[Po
             action,
             action_is_data: is_data,
             origin: "--scope".into(),
+            network: None,
             key_vault: kv,
         });
     }
     if !req.scopes.is_empty() {
-        return out;
+        return with_network(inv, out);
     }
     // Infer from the pod environment: Key Vault URIs and storage endpoints.
     let mut seen = BTreeSet::new();
@@ -1192,10 +1217,27 @@ fn scopes(inv: &Inventory, req: &Request, template: Option<&PodView>, pods: &[Po
                     action,
                     action_is_data: is_data,
                     origin: format!("env {} of container {} in {}", e.name, c.name, p.source),
+                    network: None,
                     key_vault: kv,
                 });
             }
         }
+    }
+    with_network(inv, out)
+}
+
+/// The targets' own network rules, from the Key Vault or storage account object.
+fn with_network(inv: &Inventory, mut out: Vec<TargetScope>) -> Vec<TargetScope> {
+    for t in &mut out {
+        t.network = match (&t.key_vault, &t.scope) {
+            (Some(kv), _) => Some((kv.public_network_access.clone(), kv.network_default_action.clone())),
+            (None, Some(scope)) => inv
+                .storage_accounts
+                .iter()
+                .find(|s| scope.to_ascii_lowercase().starts_with(&s.id.to_ascii_lowercase()))
+                .map(|s| (s.public_network_access.clone(), s.network_default_action.clone())),
+            _ => None,
+        };
     }
     out
 }

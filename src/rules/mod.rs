@@ -26,6 +26,7 @@ mod wi113_proxy_sidecar_annotation;
 mod wi114_pods_match_template;
 mod wi115_legacy_pod_identity;
 mod wi116_tenant_id_annotation;
+mod wi117_virtual_node;
 mod wi201_oidc_issuer_enabled;
 mod wi202_token_issuer;
 mod wi203_token_audience;
@@ -45,6 +46,7 @@ mod wi402_keyvault_access_policy;
 mod wi403_assignee_is_principal;
 mod wi404_least_privilege;
 mod wi405_assignment_propagation;
+mod wi406_target_network_rules;
 
 use std::collections::BTreeMap;
 
@@ -172,6 +174,7 @@ pub static REGISTRY: &[&Rule] = &[
     &wi114_pods_match_template::RULE,
     &wi115_legacy_pod_identity::RULE,
     &wi116_tenant_id_annotation::RULE,
+    &wi117_virtual_node::RULE,
     &wi201_oidc_issuer_enabled::RULE,
     &wi202_token_issuer::RULE,
     &wi203_token_audience::RULE,
@@ -191,6 +194,7 @@ pub static REGISTRY: &[&Rule] = &[
     &wi403_assignee_is_principal::RULE,
     &wi404_least_privilege::RULE,
     &wi405_assignment_propagation::RULE,
+    &wi406_target_network_rules::RULE,
 ];
 
 /// `rules/README.md`: the catalog as Markdown (`wi rules --format markdown`; a test keeps the
