@@ -616,6 +616,11 @@ impl Facts {
             },
         }
     }
+    /// What a user edits to change the next pod: the workload (`deploy/x`), else the pod.
+    pub fn edit_target(&self) -> String {
+        self.workload_ref()
+            .unwrap_or_else(|| format!("pod/{}", self.target.name))
+    }
     /// `kubectl patch`/edit target for template changes: `deploy/x`.
     pub fn workload_ref(&self) -> Option<String> {
         self.workload.as_ref().map(|w| format!("{}/{}", w.kind.short(), w.name))

@@ -73,7 +73,7 @@ fn check(f: &Facts) -> Check {
         notes.join("; "),
         sa.name
     );
-    let w = f.workload_ref().unwrap_or_else(|| format!("pod/{}", f.target.name));
+    let w = f.edit_target();
     c.fix(
         "Remove the hand-set AZURE_* entries from the manifest (Helm values, old pod-identity config), then roll out",
         format!(

@@ -88,7 +88,7 @@ fn check(f: &Facts) -> Check {
         "AZURE_FEDERATED_TOKEN_FILE names a file no token volume provides in {} (a hand-set or hard-coded path: webhook v1.6 mounts {V16}, earlier versions {V08}); SDKs fail with \"no such file or directory\"",
         notes.join(", ")
     );
-    let w = f.workload_ref().unwrap_or_else(|| format!("pod/{}", f.target.name));
+    let w = f.edit_target();
     c.fix(
         "Remove the hand-set AZURE_FEDERATED_TOKEN_FILE so the webhook's value applies, and read the path from the env var in code",
         format!("kubectl set env {w} -n {} AZURE_FEDERATED_TOKEN_FILE-", f.namespace()),

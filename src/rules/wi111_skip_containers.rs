@@ -39,7 +39,7 @@ fn check(f: &Facts) -> Check {
         .cloned()
         .unwrap_or_default();
     if !regular.is_empty() && excluded.len() == regular.len() {
-        let w = f.workload_ref().unwrap_or_else(|| format!("pod/{}", f.target.name));
+        let w = f.edit_target();
         return Check::fail(format!(
             "{SKIP_CONTAINERS_ANNOTATION} on {} excludes every container ({}): none gets the env or the token mount",
             p.source,

@@ -24,7 +24,7 @@ fn check(f: &Facts) -> Check {
     let Some(v) = p.annotations.get(PROXY_ANNOTATION) else {
         return Check::pass(format!("{} requests no proxy sidecar", p.source));
     };
-    let w = f.workload_ref().unwrap_or_else(|| format!("pod/{}", f.target.name));
+    let w = f.edit_target();
     if p.host_network {
         return Check::fail(format!(
             "{} has {PROXY_ANNOTATION} and hostNetwork: true; the webhook denies the pod: \"hostNetwork is set to true, cannot inject proxy sidecar\"",

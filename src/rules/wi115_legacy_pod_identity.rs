@@ -18,7 +18,7 @@ pub static RULE: Rule = Rule {
 fn check(f: &Facts) -> Check {
     for p in f.subjects() {
         if let Some(v) = p.labels.get("aadpodidbinding") {
-            let w = f.workload_ref().unwrap_or_else(|| format!("pod/{}", f.target.name));
+            let w = f.edit_target();
             return Check::warn(format!(
                 "{} still has the aad-pod-identity label aadpodidbinding: {v:?}; if NMI runs, it intercepts IMDS calls and SDK fallbacks get the pod-identity result",
                 p.source

@@ -56,7 +56,7 @@ fn check(f: &Facts) -> Check {
         "{}: AKS virtual nodes (Azure Container Instances) do not support workload identity, so these pods get no token",
         hits.join("; ")
     );
-    let w = f.workload_ref().unwrap_or_else(|| format!("pod/{}", f.target.name));
+    let w = f.edit_target();
     c.fix(
         "Schedule the workload on regular nodes: drop the virtual-kubelet nodeSelector and toleration",
         format!("kubectl edit {w} -n {}", f.namespace()),
