@@ -27,7 +27,7 @@ fn check(f: &Facts) -> Check {
                 .flat_map(|p| p.app_containers())
                 .find_map(|c| c.env_value("AZURE_CLIENT_ID").and_then(|e| e.value.clone()))
                 .filter(|v| is_guid(v))
-                .unwrap_or_else(|| "<clientId>".into());
+                .unwrap_or_else(|| super::wi107_client_id_annotation::suggested_client_id(f));
             let mut c = Check::fail(format!(
                 "serviceaccount/{name} does not exist in {ns}: the API server and the webhook reject new pods that name it"
             ))

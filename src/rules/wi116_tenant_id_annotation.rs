@@ -31,8 +31,18 @@ fn check(f: &Facts) -> Check {
     if is_guid(v) || domain(v) {
         return Check::pass(format!("serviceaccount/{} names tenant {v}", sa.name));
     }
+    // The identity's tenant when the facts know it (the single identity of the snapshot).
+    let tenant = f
+        .identity
+        .get()
+        .and_then(|i| i.tenant_id.clone())
+        .or_else(|| match f.known_identities.as_slice() {
+            [one] => one.tenant_id.clone(),
+            _ => None,
+        })
+        .unwrap_or_else(|| "<tenantId>".into());
     let fix = format!(
-        "kubectl annotate serviceaccount {} -n {} {TENANT_ID_ANNOTATION}=<tenantId> --overwrite && {}",
+        "kubectl annotate serviceaccount {} -n {} {TENANT_ID_ANNOTATION}={tenant} --overwrite && {}",
         sa.name,
         sa.namespace,
         f.restart_command()

@@ -50,8 +50,14 @@ fn check(f: &Facts) -> Check {
         "{} admit only allowed networks or private endpoints; wi cannot see the pod's network path — a 403 that names the client address or the firewall (not a role) comes from here",
         restricted.join(", ")
     );
+    let cluster = match f.cluster.get() {
+        Some(cl) if cl.kind == crate::facts::ClusterKind::Aks => {
+            format!("-g {} -n {}", cl.resource_group.as_deref().unwrap_or("<rg>"), cl.name)
+        }
+        _ => "-g <rg> -n <cluster>".into(),
+    };
     c.fix(
         "Check that the cluster's egress (its outbound IPs, or its VNet via a service or private endpoint) is allowed",
-        "az aks show -g <rg> -n <cluster> --query networkProfile.loadBalancerProfile.effectiveOutboundIPs -o tsv",
+        format!("az aks show {cluster} --query networkProfile.loadBalancerProfile.effectiveOutboundIPs -o tsv"),
     )
 }
