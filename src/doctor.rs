@@ -27,7 +27,7 @@ pub fn report(facts: &Facts, input: Input) -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         wi_version: env!("CARGO_PKG_VERSION").to_string(),
-        verdict: report::verdict(&links),
+        verdict: report::verdict(&links, !facts.unreadable.is_empty()),
         target: Target {
             kind: facts.target.kind.kind_name().to_string(),
             namespace: facts.target.namespace.clone(),
@@ -37,5 +37,15 @@ pub fn report(facts: &Facts, input: Input) -> Report {
         input,
         links,
         findings,
+        unreadable: facts
+            .unreadable
+            .iter()
+            .map(|u| report::Refused {
+                kind: u.kind.clone(),
+                namespace: u.namespace.clone(),
+                reason: u.reason.clone(),
+                command: u.command.clone(),
+            })
+            .collect(),
     }
 }

@@ -71,6 +71,35 @@ struct RenderArgs {
     verbose: bool,
 }
 
+/// How to reach the cluster, as kubectl does.
+#[derive(clap::Args, Clone)]
+struct KubeArgs {
+    /// Path to the kubeconfig file (default: KUBECONFIG, ~/.kube/config, else in-cluster).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long)]
+    context: Option<String>,
+    /// The kubeconfig cluster to use.
+    #[arg(long)]
+    cluster: Option<String>,
+    /// The kubeconfig user to use.
+    #[arg(long)]
+    user: Option<String>,
+    /// Impersonate this user.
+    #[arg(long = "as", value_name = "USER")]
+    as_user: Option<String>,
+    /// Impersonate this group (repeatable).
+    #[arg(long = "as-group", value_name = "GROUP")]
+    as_group: Vec<String>,
+    /// Give up on a single request after this long (e.g. 10s, 1m; 0 waits forever).
+    #[arg(long = "request-timeout", value_name = "DURATION", default_value = "30s")]
+    request_timeout: String,
+    /// Do not request a token for the pod's ServiceAccount (TokenRequest API).
+    #[arg(long = "no-token-request")]
+    no_token_request: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check one workload's chain: pod label → webhook → ServiceAccount → token → federated
@@ -78,12 +107,15 @@ enum Command {
     Doctor {
         /// pod/NAME, deploy/NAME, sts/NAME, ds/NAME, job/NAME, cronjob/NAME, rs/NAME, sa/NAME or a bare pod NAME.
         target: String,
-        /// Namespace of the target.
-        #[arg(short, long, default_value = "default")]
-        namespace: String,
-        /// Read the facts from a snapshot directory (kubectl/az output, token, discovery, JWKS).
+        /// Namespace of the target (default: the kubeconfig context's, else "default").
+        #[arg(short, long)]
+        namespace: Option<String>,
+        /// Read the facts from a snapshot directory (kubectl/az output, token, discovery, JWKS)
+        /// instead of the cluster.
         #[arg(long, value_name = "DIR")]
         snapshot: Option<PathBuf>,
+        #[command(flatten)]
+        kube: KubeArgs,
         /// Evaluate as of this RFC 3339 time (default: the snapshot's collection time, else now).
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
@@ -95,6 +127,20 @@ enum Command {
         data_action: Option<String>,
         #[command(flatten)]
         render: RenderArgs,
+    },
+    /// Write a snapshot of the target's facts (kubectl-style YAML, decoded token claims,
+    /// discovery, JWKS and a manifest) that `wi doctor --snapshot` reads.
+    Collect {
+        /// pod/NAME, deploy/NAME, … as for doctor.
+        target: String,
+        /// Namespace of the target (default: the kubeconfig context's).
+        #[arg(short, long)]
+        namespace: Option<String>,
+        /// Directory to write (created; wi's files in it are replaced).
+        #[arg(long = "output-dir", value_name = "DIR")]
+        output_dir: PathBuf,
+        #[command(flatten)]
+        kube: KubeArgs,
     },
     /// Diagnose a realistic broken workload embedded in wi (nothing to install or log in to).
     Demo {
@@ -163,13 +209,16 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             target,
             namespace,
             snapshot,
+            kube,
             at,
             scope,
             data_action,
             render,
         } => {
             let (kind, name) = wi::target::parse(&target).map_err(Fatal::usage)?;
-            validate_namespace(&namespace)?;
+            if let Some(ns) = &namespace {
+                validate_namespace(ns)?;
+            }
             let at = match at {
                 Some(s) => Some(s.parse::<Timestamp>().map_err(|e| {
                     Fatal::usage(format!(
@@ -188,18 +237,33 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                     "--data-action {a:?} is not an Azure action (e.g. Microsoft.KeyVault/vaults/secrets/getSecret/action)"
                 )));
             }
-            let Some(dir) = snapshot else {
-                return Err(Fatal::usage(
-                    "live cluster and Azure collection is not built yet; pass --snapshot DIR (see README: \"Making a snapshot\")",
-                ));
+            let (inv, namespace, input) = match snapshot {
+                None => {
+                    let (inv, namespace) = live(&kube, kind, name.clone(), namespace, render.verbose)?;
+                    (
+                        inv,
+                        namespace,
+                        Input {
+                            kind: "live".into(),
+                            path: kube.context.clone(),
+                        },
+                    )
+                }
+                Some(dir) => {
+                    let inv = collect::snapshot::read_dir(&dir).map_err(|e| Fatal {
+                        code: 2,
+                        message: e.to_string(),
+                    })?;
+                    if render.verbose {
+                        print_files(&inv);
+                    }
+                    let input = Input {
+                        kind: "snapshot".into(),
+                        path: Some(dir.display().to_string()),
+                    };
+                    (inv, namespace.unwrap_or_else(|| "default".into()), input)
+                }
             };
-            let inv = collect::snapshot::read_dir(&dir).map_err(|e| Fatal {
-                code: 2,
-                message: e.to_string(),
-            })?;
-            if render.verbose {
-                print_files(&inv);
-            }
             let req = Request {
                 target: TargetRef { kind, namespace, name },
                 at,
@@ -207,13 +271,44 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                 scopes: scope,
                 data_action,
             };
-            let input = Input {
-                kind: "snapshot".into(),
-                path: Some(dir.display().to_string()),
-            };
             let code = diagnose(&inv, &req, input, &render);
             std::mem::forget(inv); // see diagnose()
             code
+        }
+        Command::Collect {
+            target,
+            namespace,
+            output_dir,
+            kube,
+        } => {
+            let (kind, name) = wi::target::parse(&target).map_err(Fatal::usage)?;
+            if let Some(ns) = &namespace {
+                validate_namespace(ns)?;
+            }
+            let (inv, namespace) = live(&kube, kind, name.clone(), namespace, true)?;
+            let t = TargetRef { kind, namespace, name };
+            // The target must exist (or be unreadable, which the manifest records).
+            let probe = Request {
+                target: t.clone(),
+                at: None,
+                now: Timestamp::now(),
+                scopes: vec![],
+                data_action: None,
+            };
+            doctor::facts(&inv, &probe).map_err(|e| Fatal { code: 3, message: e.0 })?;
+            let files = collect::write::write(&output_dir, &inv, &t).map_err(|m| Fatal { code: 2, message: m })?;
+            let refused = inv.manifest.as_ref().map(|m| m.unreadable.len()).unwrap_or(0);
+            let _ = writeln!(
+                std::io::stderr(),
+                "wrote {} file(s) to {} ({} read(s) refused, recorded in wi-snapshot.yaml); next: wi doctor {} -n {} --snapshot {}",
+                files.len(),
+                output_dir.display(),
+                refused,
+                t.display(),
+                t.namespace,
+                output_dir.display()
+            );
+            Ok(0)
         }
         Command::Demo { render } => {
             let inv = demo::inventory().map_err(|e| Fatal {
@@ -271,6 +366,89 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             Ok(0)
         }
     }
+}
+
+/// Parse kubectl's --request-timeout: `0` (none), or a number with ms, s, m or h.
+fn request_timeout(s: &str) -> Result<Option<std::time::Duration>, Fatal> {
+    let bad = || {
+        Fatal::usage(format!(
+            "--request-timeout {s:?} is not a duration (e.g. 10s, 1m, 500ms; 0 waits forever)"
+        ))
+    };
+    let t = s.trim();
+    if t == "0" {
+        return Ok(None);
+    }
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit() && c != '.').ok_or_else(bad)?);
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(bad());
+    }
+    Ok(Some(std::time::Duration::from_secs_f64(secs)))
+}
+
+/// Collect the target's Kubernetes facts from the cluster.
+fn live(
+    k: &KubeArgs,
+    kind: wi::facts::WorkloadKind,
+    name: String,
+    namespace: Option<String>,
+    verbose: bool,
+) -> Result<(collect::Inventory, String), Fatal> {
+    let timeout = request_timeout(&k.request_timeout)?;
+    let connect = collect::kube::Connect {
+        kubeconfig: k.kubeconfig.clone(),
+        context: k.context.clone(),
+        cluster: k.cluster.clone(),
+        user: k.user.clone(),
+        as_user: k.as_user.clone(),
+        as_groups: k.as_group.clone(),
+        request_timeout: timeout,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal {
+            code: 2,
+            message: format!("cannot start the async runtime: {e}"),
+        })?;
+    rt.block_on(async {
+        let (client, default_ns) = collect::kube::connect(&connect)
+            .await
+            .map_err(|m| Fatal { code: 2, message: m })?;
+        let namespace = namespace.unwrap_or(default_ns);
+        let opts = collect::kube::Collect {
+            target: TargetRef {
+                kind,
+                namespace: namespace.clone(),
+                name,
+            },
+            token_request: !k.no_token_request,
+        };
+        let (inv, stats) = collect::kube::collect(client, &opts, timeout).await;
+        if verbose {
+            let _ = writeln!(
+                std::io::stderr(),
+                "collected: {} requests in {} round trip(s)",
+                stats.requests,
+                stats.round_trips
+            );
+            if let Some(m) = &inv.manifest {
+                for u in &m.unreadable {
+                    let _ = writeln!(std::io::stderr(), "refused {}: {}", u.kind, u.reason);
+                }
+            }
+        }
+        Ok((inv, namespace))
+    })
 }
 
 fn validate_namespace(ns: &str) -> Result<(), Fatal> {

@@ -108,6 +108,17 @@ pub struct Input {
     pub path: Option<String>,
 }
 
+/// A read the collector was refused: the fact it would have given is unknown.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Refused {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
     pub schema_version: u32,
@@ -118,6 +129,9 @@ pub struct Report {
     pub input: Input,
     pub links: Vec<LinkStatus>,
     pub findings: Vec<Finding>,
+    /// Reads that were refused or timed out, even where a check passed on other evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<Refused>,
 }
 
 impl Report {
@@ -148,11 +162,11 @@ pub fn link_status(findings: &[&Finding]) -> (Status, Option<String>) {
 }
 
 /// Overall verdict: any failing link fails; otherwise any unchecked (unknown or skipped)
-/// link makes it unknown — "could not check" is never a pass.
-pub fn verdict(links: &[LinkStatus]) -> Status {
+/// link, or any refused read, makes it unknown — "could not check" is never a pass.
+pub fn verdict(links: &[LinkStatus], refused_reads: bool) -> Status {
     if links.iter().any(|l| l.status == Status::Fail) {
         Status::Fail
-    } else if links.iter().any(|l| matches!(l.status, Status::Unknown | Status::Skip)) {
+    } else if refused_reads || links.iter().any(|l| matches!(l.status, Status::Unknown | Status::Skip)) {
         Status::Unknown
     } else if links.iter().any(|l| l.status == Status::Warn) {
         Status::Warn

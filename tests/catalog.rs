@@ -110,13 +110,22 @@ fn rules_readme_is_generated_from_the_catalog() {
 fn the_failure_catalog_mapping_lists_every_rule() {
     // rules/CATALOG.tsv maps each rule to the rows of the failure catalog it covers.
     let text = std::fs::read_to_string(common::root().join("rules/CATALOG.tsv")).expect("CATALOG.tsv");
-    let rows: Vec<Vec<&str>> = text.lines().skip(1).filter(|l| !l.trim().is_empty()).map(|l| l.split('\t').collect()).collect();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').collect())
+        .collect();
     assert_eq!(rows.len(), REGISTRY.len(), "one row per rule");
     for (row, r) in rows.iter().zip(REGISTRY) {
         assert_eq!(row[0], r.id);
         assert_eq!(row[1], r.link.as_str(), "{}", r.id);
         assert_eq!(row[2], r.slug, "{}", r.id);
         assert_eq!(row[3], r.title, "{}", r.id);
-        assert!(row.get(4).is_some_and(|c| !c.trim().is_empty()), "{}: which catalog rows?", r.id);
+        assert!(
+            row.get(4).is_some_and(|c| !c.trim().is_empty()),
+            "{}: which catalog rows?",
+            r.id
+        );
     }
 }

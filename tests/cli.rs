@@ -143,7 +143,30 @@ fn invalid_names_and_flags_are_named() {
             ],
             "--data-action \"read\"",
         ),
-        (vec!["doctor", "pod/web", "-n", "shop"], "--snapshot DIR"),
+        (
+            vec![
+                "doctor",
+                "pod/web",
+                "-n",
+                "shop",
+                "--kubeconfig",
+                "/nonexistent/kubeconfig",
+            ],
+            "--kubeconfig /nonexistent/kubeconfig",
+        ),
+        (
+            vec![
+                "doctor",
+                "pod/web",
+                "-n",
+                "shop",
+                "--request-timeout",
+                "soon",
+                "--kubeconfig",
+                "/nonexistent/kubeconfig",
+            ],
+            "--request-timeout \"soon\"",
+        ),
         (vec!["explain", "WI999"], "no rule \"WI999\""),
     ] {
         let out = wi(&args);
@@ -378,9 +401,13 @@ fn the_manifest_pins_time_and_makes_objects_absent() {
         v["evaluated_at"], "2026-03-10T09:20:00Z",
         "collectedAt is the default evaluation time"
     );
-    // No --scope: the vault comes from the pod's SECRETS_VAULT_URI; unreadable Events do not
-    // make the webhook check unknown (the mutated pods are the evidence).
-    assert_eq!(out.status.code(), Some(0), "{}", common::stdout(&out));
+    // No --scope: the vault comes from the pod's SECRETS_VAULT_URI, and every check passes;
+    // but a read the manifest records as refused (Events) keeps the verdict at unknown.
+    assert_eq!(out.status.code(), Some(4), "{}", common::stdout(&out));
+    assert_eq!(
+        v["unreadable"][0]["command"],
+        "kubectl auth can-i list events -n payments"
+    );
     // A ServiceAccount the manifest says was looked for and not found is absent: WI106 fails.
     let patched = fs::read_to_string(snap.join("k8s/deployment.yaml"))
         .expect("yaml")

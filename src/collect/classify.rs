@@ -177,6 +177,7 @@ fn object(inv: &mut Inventory, obj: Map<String, Value>, source: &str, out: &mut 
             header: Map::new(),
             claims: obj,
             raw: None,
+            recorded_signature: None,
         });
         out.push(Outcome::Recognised("decoded token claims".into()));
         return Ok(());
@@ -325,10 +326,14 @@ fn kubernetes(
                 return Err("TokenClaims has no \"claims\" object".into());
             };
             inv.tokens.push(TokenFile {
-                source: source.to_string(),
+                // Where wi collect got it (the TokenRequest), so reports name the same source.
+                source: obj.get("source").and_then(Value::as_str).unwrap_or(source).to_string(),
                 header,
                 claims,
                 raw: None,
+                recorded_signature: obj
+                    .get("signature")
+                    .and_then(|s| serde_json::from_value(s.clone()).ok()),
             });
             out.push(Outcome::Recognised("decoded token claims".into()));
             Ok(())

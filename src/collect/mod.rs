@@ -7,8 +7,10 @@
 
 pub mod azure;
 pub mod classify;
+pub mod kube;
 pub mod snapshot;
 pub mod token;
+pub mod write;
 
 use std::fmt;
 

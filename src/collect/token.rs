@@ -31,6 +31,8 @@ pub struct TokenFile {
     pub claims: Map<String, Value>,
     /// `None` when the snapshot held decoded claims only.
     pub raw: Option<RawToken>,
+    /// For decoded claims: the verdict the collector reached when it held the token.
+    pub recorded_signature: Option<SignatureCheck>,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +99,7 @@ pub fn decode(text: &str, source: &str) -> Result<TokenFile, String> {
         header,
         claims,
         raw: Some(RawToken(t.to_string())),
+        recorded_signature: None,
     })
 }
 
@@ -144,6 +147,9 @@ impl TokenFile {
     fn verify(&self, jwks: Option<&JwksFile>) -> crate::facts::Fact<SignatureCheck> {
         use crate::facts::Fact;
         let Some(raw) = &self.raw else {
+            if let Some(s) = &self.recorded_signature {
+                return Fact::found(s.clone());
+            }
             return Fact::unknown(
                 "the snapshot holds decoded token claims only; the signature cannot be checked offline",
                 None,

@@ -201,6 +201,15 @@ pub struct TokenProjection {
     pub expiration_seconds: Option<i64>,
 }
 
+/// A read the collector was refused.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Unreadable {
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub reason: String,
+    pub command: Option<String>,
+}
+
 /// A node, as far as scheduling on virtual nodes matters.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Node {
@@ -536,6 +545,8 @@ pub struct Facts {
     pub pods_collected: bool,
     /// Nodes the pods run on, when the snapshot holds them.
     pub nodes: Vec<Node>,
+    /// What the collector could not read (forbidden, timed out), with the command to check.
+    pub unreadable: Vec<Unreadable>,
     pub namespace: Fact<Namespace>,
     /// The ServiceAccount the pod (template) runs as.
     pub service_account: Fact<ServiceAccount>,
@@ -565,6 +576,21 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// The collector's refusal for a kind, if any.
+    pub fn refused(&self, kind: &str) -> Option<&Unreadable> {
+        self.unreadable.iter().find(|u| u.kind.eq_ignore_ascii_case(kind))
+    }
+    /// The check to report when a rule needs a pod and the facts hold none.
+    pub fn no_subject(&self) -> crate::rules::Check {
+        let kinds = [self.target.kind.kind_name(), "Pod"];
+        match kinds.iter().find_map(|k| self.refused(k)) {
+            Some(u) => crate::rules::Check::unknown(
+                format!("the {} could not be read: {}", self.target.display(), u.reason),
+                u.command.clone(),
+            ),
+            None => crate::rules::Check::unknown("no pod or pod template in the facts", None),
+        }
+    }
     /// Template first, then the running pods.
     pub fn subjects(&self) -> impl Iterator<Item = &PodView> {
         self.template.iter().chain(self.pods.iter())

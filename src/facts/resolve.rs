@@ -41,7 +41,13 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
         .or_else(|| inv.manifest.as_ref().and_then(|m| m.collected_at))
         .unwrap_or(req.now);
 
-    let (workload, template, pods) = workload_and_pods(inv, t)?;
+    let (workload, template, pods) = match workload_and_pods(inv, t) {
+        Ok(found) => found,
+        // A target the collector was refused is not "not found": every check that needs it
+        // reports unknown, naming the permission.
+        Err(_) if target_unreadable(inv, t).is_some() => (None, None, Vec::new()),
+        Err(e) => return Err(e),
+    };
     let sa_name = if t.kind == WorkloadKind::ServiceAccount {
         t.name.clone()
     } else {
@@ -52,7 +58,24 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
             .unwrap_or_else(|| "default".into())
     };
 
-    let service_account = service_account(inv, ns, &sa_name);
+    // A target that could not be read does not say which ServiceAccount it runs as: everything
+    // derived from that is unknown, never the "default" ServiceAccount's.
+    let refused_target = if template.is_none() && pods.is_empty() && t.kind != WorkloadKind::ServiceAccount {
+        target_unreadable(inv, t)
+    } else {
+        None
+    };
+    let service_account = match refused_target {
+        Some(u) => Fact::unknown(
+            format!(
+                "{} could not be read ({}), so the ServiceAccount it runs as is unknown",
+                t.display(),
+                u.reason
+            ),
+            u.command.clone(),
+        ),
+        None => service_account(inv, ns, &sa_name),
+    };
     if t.kind == WorkloadKind::ServiceAccount && !service_account.is_found() {
         return Err(NotFound(format!(
             "serviceaccount {sa_name:?} not found in namespace {ns:?} of the snapshot"
@@ -97,7 +120,11 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
         });
 
     let expected_subject = format!("system:serviceaccount:{ns}:{sa_name}");
-    let token_file = select_token(inv, ns, &expected_subject, &pods);
+    let token_file = if refused_target.is_some() {
+        None
+    } else {
+        select_token(inv, ns, &expected_subject, &pods)
+    };
     let cluster = cluster(
         inv,
         token_file.and_then(|t| t.claims.get("iss")).and_then(|v| v.as_str()),
@@ -110,6 +137,24 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
     let jwks_file = select_jwks(inv, token_file);
     let token = match token_file {
         Some(tf) => Fact::found(tf.to_fact(jwks_file)),
+        None if let Some(u) = refused_target => Fact::unknown(
+            format!(
+                "{} could not be read ({}), so whose token to check is unknown",
+                t.display(),
+                u.reason
+            ),
+            u.command.clone(),
+        ),
+        None if let Some(u) = inv
+            .manifest
+            .as_ref()
+            .and_then(|m| m.unreadable("TokenRequest", Some(ns))) =>
+        {
+            Fact::unknown(
+                format!("no token: the TokenRequest failed: {}", u.reason),
+                u.command.clone(),
+            )
+        }
         None => Fact::unknown(
             format!("the snapshot holds no token for {expected_subject}"),
             Some(format!(
@@ -120,6 +165,9 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
     let discovery = select_discovery(inv, issuer_hint.as_deref());
     let jwks = match jwks_file {
         Some(j) => Fact::found(j.summary()),
+        None if let Some(u) = inv.manifest.as_ref().and_then(|m| m.unreadable("JWKS", None)) => {
+            Fact::unknown(format!("the API server's JWKS: {}", u.reason), u.command.clone())
+        }
         None => Fact::unknown(
             "the snapshot holds no JWKS",
             Some(match discovery.get().and_then(|d| d.jwks_uri.clone()) {
@@ -167,8 +215,24 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
     let scopes = scopes(inv, req, template.as_ref(), &pods);
 
     let nodes = nodes(inv, &pods);
+    let unreadable = inv
+        .manifest
+        .as_ref()
+        .map(|m| {
+            m.unreadable
+                .iter()
+                .map(|u| Unreadable {
+                    kind: u.kind.clone(),
+                    namespace: u.namespace.clone(),
+                    reason: u.reason.clone(),
+                    command: u.command.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Facts {
         nodes,
+        unreadable,
         at,
         target: t.clone(),
         workload,
@@ -209,6 +273,12 @@ fn nodes(inv: &Inventory, pods: &[PodView]) -> Vec<Node> {
             labels: labels(&n.metadata),
         })
         .collect()
+}
+
+/// The manifest's record of the target being unreadable (forbidden, timed out).
+fn target_unreadable<'a>(inv: &'a Inventory, t: &TargetRef) -> Option<&'a crate::collect::Unreadable> {
+    let m = inv.manifest.as_ref()?;
+    m.unreadable(t.kind.kind_name(), Some(&t.namespace))
 }
 
 fn with_slash(s: &str) -> String {
@@ -954,6 +1024,14 @@ fn select_jwks<'a>(inv: &'a Inventory, token: Option<&TokenFile>) -> Option<&'a 
 }
 
 fn select_discovery(inv: &Inventory, iss: Option<&str>) -> Fact<Discovery> {
+    if inv.discovery.is_empty()
+        && let Some(u) = inv.manifest.as_ref().and_then(|m| m.unreadable("OIDCDiscovery", None))
+    {
+        return Fact::unknown(
+            format!("the API server's discovery document: {}", u.reason),
+            u.command.clone(),
+        );
+    }
     if let Some(iss) = iss
         && let Some(d) = inv.discovery.iter().find(|d| d.issuer.as_deref() == Some(iss))
     {

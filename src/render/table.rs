@@ -134,6 +134,22 @@ pub fn render(r: &Report, st: &Style) -> String {
         }
         out.push('\n');
     }
+    if !r.unreadable.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} could not read:",
+            paint(mark(Status::Unknown), Status::Unknown, st)
+        );
+        for u in &r.unreadable {
+            let cmd = u
+                .command
+                .as_deref()
+                .map(|c| format!(" — check: {c}"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {}: {}{cmd}", u.kind, u.reason);
+        }
+        out.push('\n');
+    }
     out.push_str(&summary(r, st));
     out
 }
@@ -295,6 +311,9 @@ fn summary(r: &Report, st: &Style) -> String {
         .collect();
     let what = match r.verdict {
         Status::Fail => format!("{} failed", failed_links.join(", ")),
+        Status::Unknown if r.links.iter().all(|l| matches!(l.status, Status::Pass | Status::Warn)) => {
+            "every check passed, but some reads were refused".into()
+        }
         Status::Unknown => "some links could not be checked".into(),
         Status::Warn => "no link failed; see the warnings".into(),
         _ => "every link holds".into(),

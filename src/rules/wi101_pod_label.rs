@@ -59,7 +59,7 @@ fn check(f: &Facts) -> Check {
     // What the next pod gets, else what the pod has.
     let subject: &PodView = match f.template.as_ref().or(f.pods.first()) {
         Some(s) => s,
-        None => return Check::unknown("no pod or pod template in the facts", None),
+        None => return f.no_subject(),
     };
     let value = subject.labels.get(USE_LABEL);
     if value.map(String::as_str) == Some("true") {

@@ -23,7 +23,7 @@ fn check(f: &Facts) -> Check {
         return Check::skip("the target is a ServiceAccount");
     }
     let Some(subject) = f.template.as_ref().or(f.pods.first()) else {
-        return Check::unknown("no pod or pod template in the facts", None);
+        return f.no_subject();
     };
     let sa = subject.service_account();
     let own_annotated = f

@@ -60,6 +60,12 @@ pub fn missing(p: &PodView, expect_client_id: bool) -> Vec<String> {
 
 fn check(f: &Facts) -> Check {
     if f.pods.is_empty() {
+        if let Some(u) = f.refused("Pod") {
+            return Check::unknown(
+                format!("the running pods could not be listed: {}", u.reason),
+                u.command.clone(),
+            );
+        }
         return if f.template.is_some() {
             Check::skip("no running pods in the facts; the template is checked by WI101")
         } else {

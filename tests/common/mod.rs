@@ -1,6 +1,8 @@
 //! Shared test helpers: run the built `wi` binary; walk the scenario corpus.
 #![allow(dead_code)]
 
+pub mod fake_kube;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
