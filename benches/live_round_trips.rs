@@ -18,23 +18,51 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/scenarios");
     let latency = Duration::from_millis(100);
     let cases = [
-        ("healthy-pod-target-inferred-vault", WorkloadKind::Pod, "checkout-api-7d9f8c6b5-x2k4q"),
+        (
+            "healthy-pod-target-inferred-vault",
+            WorkloadKind::Pod,
+            "checkout-api-7d9f8c6b5-x2k4q",
+        ),
         ("healthy-aks-keyvault-rbac", WorkloadKind::Deployment, "checkout-api"),
         ("healthy-cronjob-v16", WorkloadKind::CronJob, "ledger-sync"),
         ("healthy-statefulset", WorkloadKind::StatefulSet, "ledger-db"),
     ];
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     println!("latency {} ms per request", latency.as_millis());
     for (scenario, kind, name) in cases {
-        let fake = FakeKube::start(world_from(&root.join(scenario).join("snapshot")), Behaviour { latency, ..Default::default() });
+        let fake = FakeKube::start(
+            world_from(&root.join(scenario).join("snapshot")),
+            Behaviour {
+                latency,
+                ..Default::default()
+            },
+        );
         let tmp = tempfile::tempdir().expect("tmp");
         let kc = fake.kubeconfig(tmp.path(), "payments");
-        let c = Connect { kubeconfig: Some(kc), ..Default::default() };
-        let target = TargetRef { kind, namespace: "payments".into(), name: name.into() };
+        let c = Connect {
+            kubeconfig: Some(kc),
+            ..Default::default()
+        };
+        let target = TargetRef {
+            kind,
+            namespace: "payments".into(),
+            name: name.into(),
+        };
         let (elapsed, stats) = rt.block_on(async {
             let (client, _) = connect(&c).await.expect("connect");
             let t0 = Instant::now();
-            let (_inv, stats) = collect(client, &Collect { target: target.clone(), token_request: true }, Some(Duration::from_secs(10))).await;
+            let (_inv, stats) = collect(
+                client,
+                &Collect {
+                    target: target.clone(),
+                    token_request: true,
+                },
+                Some(Duration::from_secs(10)),
+            )
+            .await;
             (t0.elapsed(), stats)
         });
         println!(

@@ -1221,6 +1221,26 @@ fn scenarios() -> Vec<(Case, Snap)> {
         },
     );
     add(
+        "sa-annotated-after-pods",
+        "The ServiceAccount got its client-id annotation after the pods were created (managedFields shows when): the pods lack AZURE_CLIENT_ID.",
+        deploy_kv(),
+        1,
+        ["fail", "pass", "pass", "pass"],
+        &[("WI114", "fail"), ("WI108", "skip")],
+        &|s| {
+            s.k8s_mut("ServiceAccount", APP)["metadata"]["managedFields"] = json!([
+                {"apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:annotations": {".": {}, "f:azure.workload.identity/client-id": {}}}},
+                 "manager": "kubectl-annotate", "operation": "Update", "time": "2026-03-10T08:55:00Z"}
+            ]);
+            for p in s.pods_mut() {
+                p["spec"]["containers"][0]["env"]
+                    .as_array_mut()
+                    .expect("env")
+                    .retain(|e| e["name"] != "AZURE_CLIENT_ID");
+            }
+        },
+    );
+    add(
         "sa-legacy-pod-identity-label",
         "A leftover aad-pod-identity label (a warning only).",
         deploy_kv(),

@@ -224,6 +224,10 @@ pub struct Workload {
     pub namespace: String,
     pub labels: BTreeMap<String, String>,
     pub created: Option<Timestamp>,
+    /// When the pod template's `azure.workload.identity/use` label was last written (from
+    /// `managedFields`, when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_label_written: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -239,6 +243,9 @@ pub struct ServiceAccount {
     pub annotations: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub created: Option<Timestamp>,
+    /// When the client-id annotation was last written (from `managedFields`, when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id_written: Option<Timestamp>,
 }
 
 pub const CLIENT_ID_ANNOTATION: &str = "azure.workload.identity/client-id";

@@ -311,7 +311,44 @@ fn sa_view(s: &k8s_openapi::api::core::v1::ServiceAccount) -> ServiceAccount {
         annotations: s.metadata.annotations.clone().unwrap_or_default(),
         labels: labels(&s.metadata),
         created: ts(&s.metadata),
+        client_id_written: written(
+            &s.metadata,
+            &["f:metadata", "f:annotations", &format!("f:{CLIENT_ID_ANNOTATION}")],
+        ),
     }
+}
+
+/// The latest `managedFields` time of an entry that owns the field at `path` (fieldsV1
+/// notation, e.g. `f:metadata` / `f:annotations` / `f:<key>`). `None` without managedFields
+/// (kubectl get omits them unless --show-managed-fields; the live collector keeps them).
+pub(crate) fn written(m: &ObjectMeta, path: &[&str]) -> Option<Timestamp> {
+    m.managed_fields
+        .iter()
+        .flatten()
+        .filter(|e| {
+            let mut cur = e.fields_v1.as_ref().map(|f| &f.0);
+            for p in path {
+                cur = cur.and_then(|c| c.get(*p));
+            }
+            cur.is_some()
+        })
+        .filter_map(|e| e.time.as_ref().map(|t| t.0))
+        .max()
+}
+
+/// Where a workload's pod-template labels live in fieldsV1 notation.
+fn template_label_path(kind: WorkloadKind) -> Vec<String> {
+    let mut p: Vec<String> = vec!["f:spec".into()];
+    if kind == WorkloadKind::CronJob {
+        p.extend(["f:jobTemplate".into(), "f:spec".into()]);
+    }
+    p.extend([
+        "f:template".into(),
+        "f:metadata".into(),
+        "f:labels".into(),
+        format!("f:{USE_LABEL}"),
+    ]);
+    p
 }
 
 fn service_account(inv: &Inventory, ns: &str, name: &str) -> Fact<ServiceAccount> {
@@ -396,6 +433,10 @@ fn workload_and_pods(inv: &Inventory, t: &TargetRef) -> Result<Found, NotFound> 
         namespace: ns.to_string(),
         labels: labels(m),
         created: ts(&m.clone()),
+        use_label_written: written(
+            m,
+            &template_label_path(kind).iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
     };
     let template_view = |kind: WorkloadKind, m: &ObjectMeta, tpl: Option<&PodTemplateSpec>| {
         tpl.map(|tpl| {
@@ -550,6 +591,10 @@ fn pod_owner(inv: &Inventory, p: &Pod) -> (Option<Workload>, Option<PodView>) {
         namespace: ns.to_string(),
         labels: labels(m),
         created: ts(m),
+        use_label_written: written(
+            m,
+            &template_label_path(kind).iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
     };
     let tv = |kind: WorkloadKind, m: &ObjectMeta, tpl: Option<&PodTemplateSpec>| {
         tpl.map(|tpl| {

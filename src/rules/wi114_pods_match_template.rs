@@ -33,8 +33,22 @@ fn check(f: &Facts) -> Check {
     let mut stale = Vec::new();
     for p in &f.pods {
         let mut why = Vec::new();
+        let after = |written: Option<jiff::Timestamp>| match (written, p.created) {
+            (Some(w), Some(c)) if w > c => Some(w),
+            _ => None,
+        };
         if want_label && p.labels.get(USE_LABEL).map(String::as_str) != Some("true") {
             why.push("created before the template got the label".to_string());
+            if let Some(w) = after(f.workload.as_ref().and_then(|w| w.use_label_written)) {
+                c = c.saw(
+                    format!("{} label {USE_LABEL} written (managedFields)", t.source),
+                    format!(
+                        "{w}, after {} was created at {}",
+                        p.name,
+                        p.created.map(|c| c.to_string()).unwrap_or_default()
+                    ),
+                );
+            }
             c = c.compare(
                 format!("{} metadata.labels[{USE_LABEL}]", p.source),
                 Some(p.labels.get(USE_LABEL).map(String::as_str).unwrap_or("(absent)")),
@@ -67,6 +81,26 @@ fn check(f: &Facts) -> Check {
                     break;
                 }
             }
+        }
+        // The ServiceAccount was annotated after the pod was created: the pod never got the
+        // client id (WI108 would blame the webhook otherwise).
+        let sa_written = f.service_account.get().and_then(|s| s.client_id_written);
+        if let (Some(_), Some(w)) = (&want_cid, after(sa_written))
+            && !template_sets_cid
+            && p.app_containers().all(|ct| ct.env_value("AZURE_CLIENT_ID").is_none())
+        {
+            why.push("created before the ServiceAccount was annotated with the client id".to_string());
+            c = c.saw(
+                format!(
+                    "serviceaccount/{} annotation {CLIENT_ID_ANNOTATION} written (managedFields)",
+                    f.service_account_name()
+                ),
+                format!(
+                    "{w}, after {} was created at {}",
+                    p.name,
+                    p.created.map(|c| c.to_string()).unwrap_or_default()
+                ),
+            );
         }
         if !why.is_empty() {
             stale.push(format!("{} {}", p.name, why.join(", ")));
