@@ -139,6 +139,10 @@ enum Command {
         /// Directory to write (created; wi's files in it are replaced).
         #[arg(long = "output-dir", value_name = "DIR")]
         output_dir: PathBuf,
+        /// Replace names, namespaces, GUIDs and issuer paths with consistent pseudonyms
+        /// (for public tickets).
+        #[arg(long)]
+        redact: bool,
         #[command(flatten)]
         kube: KubeArgs,
     },
@@ -279,6 +283,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             target,
             namespace,
             output_dir,
+            redact,
             kube,
         } => {
             let (kind, name) = wi::target::parse(&target).map_err(Fatal::usage)?;
@@ -296,7 +301,8 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                 data_action: None,
             };
             doctor::facts(&inv, &probe).map_err(|e| Fatal { code: 3, message: e.0 })?;
-            let files = collect::write::write(&output_dir, &inv, &t).map_err(|m| Fatal { code: 2, message: m })?;
+            let (files, written) =
+                collect::write::write(&output_dir, &inv, &t, redact).map_err(|m| Fatal { code: 2, message: m })?;
             let refused = inv.manifest.as_ref().map(|m| m.unreadable.len()).unwrap_or(0);
             let _ = writeln!(
                 std::io::stderr(),
@@ -304,8 +310,8 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                 files.len(),
                 output_dir.display(),
                 refused,
-                t.display(),
-                t.namespace,
+                written.display(),
+                written.namespace,
                 output_dir.display()
             );
             Ok(0)

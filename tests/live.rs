@@ -401,3 +401,88 @@ fn no_token_request_skips_the_post() {
     assert_eq!(exit, Some(4), "{}", report["links"]);
     assert!(report.to_string().contains("--no-token-request"));
 }
+
+#[test]
+fn redacted_collections_hide_names_and_diagnose_the_same() {
+    for name in [
+        "healthy-aks-keyvault-rbac",
+        "fic-subject-case",
+        "sa-pods-predate-label",
+        "healthy-cronjob-v16",
+    ] {
+        let s = scenarios().into_iter().find(|s| s.name == name).expect("scenario");
+        let fake = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
+        let tmp = tempfile::tempdir().expect("tmp");
+        let kc = fake.kubeconfig(tmp.path(), "default");
+        let args = live_args(&s, &kc, &[]);
+        let (target, ns) = (args[1].clone(), args[3].clone());
+        let plain = tmp.path().join("plain");
+        let red = tmp.path().join("redacted");
+        for (dir, extra) in [(&plain, None), (&red, Some("--redact"))] {
+            let mut a = vec![
+                "collect",
+                &target,
+                "-n",
+                &ns,
+                "--output-dir",
+                dir.to_str().expect("p"),
+                "--kubeconfig",
+                kc.to_str().expect("p"),
+            ];
+            a.extend(extra);
+            let o = wi(&a);
+            assert_eq!(o.status.code(), Some(0), "{name}: {}", common::stderr(&o));
+        }
+        // Nothing that names the workload, its namespace, or a GUID of the estate survives.
+        let text: String = walk(&red)
+            .iter()
+            .map(|f| fs::read_to_string(f).unwrap_or_default())
+            .collect();
+        for secret in [
+            "payments",
+            "checkout-api",
+            "ledger-sync",
+            "5d6e7f80-91a2-4b3c-8d4e-5f6a7b8c9d0e",
+            "2b7d9e1f-3c4a-4b5d-8e6f-7a8b9c0d1e2f",
+            "4c5d6e7f-8091-4a2b-b3c4-d5e6f7a8b9c0",
+        ] {
+            assert!(!text.contains(secret), "{name}: {secret:?} survives redaction");
+        }
+        // The pseudonymised target, from the manifest.
+        let manifest: Value =
+            serde_yaml_ng::from_str(&fs::read_to_string(red.join("wi-snapshot.yaml")).expect("manifest"))
+                .expect("yaml");
+        let rt = manifest["target"].clone();
+        let short = target.split('/').next().expect("kind");
+        let rtarget = format!("{short}/{}", rt["name"].as_str().expect("name"));
+        let rns = rt["namespace"].as_str().expect("ns").to_string();
+        assert_ne!(rns, ns);
+        let doctor = |dir: &Path, t: &str, n: &str| {
+            run(&[
+                "doctor".into(),
+                t.into(),
+                "-n".into(),
+                n.into(),
+                "--at".into(),
+                "2026-03-10T09:20:00Z".into(),
+                "--snapshot".into(),
+                dir.display().to_string(),
+                "-o".into(),
+                "json".into(),
+            ])
+        };
+        let (c1, r1) = doctor(&plain, &target, &ns);
+        let (c2, r2) = doctor(&red, &rtarget, &rns);
+        assert_eq!(c1, c2, "{name}");
+        let statuses = |r: &Value| -> Vec<(Value, Value)> {
+            r["findings"]
+                .as_array()
+                .expect("f")
+                .iter()
+                .map(|f| (f["rule"].clone(), f["status"].clone()))
+                .collect()
+        };
+        assert_eq!(r1["links"], r2["links"], "{name}");
+        assert_eq!(statuses(&r1), statuses(&r2), "{name}");
+    }
+}

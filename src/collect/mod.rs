@@ -8,6 +8,7 @@
 pub mod azure;
 pub mod classify;
 pub mod kube;
+pub mod redact;
 pub mod snapshot;
 pub mod token;
 pub mod write;

@@ -6,37 +6,49 @@
 use std::fs;
 use std::path::Path;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Inventory;
+use super::redact::Redactor;
 use crate::facts::TargetRef;
 
-/// Write `inv` below `dir` (created if needed; existing wi files are replaced).
-pub fn write(dir: &Path, inv: &Inventory, target: &TargetRef) -> Result<Vec<String>, String> {
-    let err = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
-    fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
-    let mut written = Vec::new();
-    let mut put = |rel: &str, text: String| -> Result<(), String> {
-        let p = dir.join(rel);
-        if let Some(parent) = p.parent() {
-            fs::create_dir_all(parent).map_err(|e| err(parent, e))?;
-        }
-        fs::write(&p, text).map_err(|e| err(&p, e))?;
-        written.push(rel.to_string());
-        Ok(())
+/// Write `inv` below `dir` (created if needed; existing wi files are replaced). With
+/// `redact`, names, namespaces, GUIDs and issuer paths become consistent pseudonyms; the
+/// target as written (pseudonymised or not) is returned with the file list.
+pub fn write(
+    dir: &Path,
+    inv: &Inventory,
+    target: &TargetRef,
+    redact: bool,
+) -> Result<(Vec<String>, TargetRef), String> {
+    let mut red = redact.then(|| Redactor::new(inv));
+    let written_target = match &red {
+        Some(r) => TargetRef {
+            kind: target.kind,
+            namespace: r.name(&target.namespace),
+            name: r.name(&target.name),
+        },
+        None => target.clone(),
     };
-    fn yaml<T: Serialize>(items: &[T]) -> Result<String, String> {
-        let docs: Result<Vec<String>, String> = items
-            .iter()
-            .map(|o| serde_yaml_ng::to_string(o).map_err(|e| e.to_string()))
-            .collect();
-        Ok(docs?.join("---\n"))
-    }
+    let mut files: Vec<(String, String)> = Vec::new();
+    let doc = |v: Value, red: &mut Option<Redactor>| -> Result<String, String> {
+        let mut v = v;
+        if let Some(r) = red.as_mut() {
+            r.value(&mut v);
+        }
+        serde_yaml_ng::to_string(&v).map_err(|e| e.to_string())
+    };
     macro_rules! kind {
         ($field:ident, $file:literal) => {
             if !inv.$field.is_empty() {
-                put(concat!("k8s/", $file, ".yaml"), yaml(&inv.$field)?)?;
+                let mut docs = Vec::with_capacity(inv.$field.len());
+                for o in &inv.$field {
+                    docs.push(doc(
+                        serde_json::to_value(o).map_err(|e| e.to_string())?,
+                        &mut red,
+                    )?);
+                }
+                files.push((concat!("k8s/", $file, ".yaml").to_string(), docs.join("---\n")));
             }
         };
     }
@@ -54,18 +66,22 @@ pub fn write(dir: &Path, inv: &Inventory, target: &TargetRef) -> Result<Vec<Stri
     kind!(events, "events");
     kind!(config_maps, "configmaps");
     for (i, d) in inv.discovery.iter().enumerate() {
-        let doc = json!({
+        let mut v = json!({
             "issuer": d.issuer,
             "jwks_uri": d.jwks_uri,
             "id_token_signing_alg_values_supported": d.algs,
         });
-        put(&format!("oidc/openid-configuration{}.json", suffix(i)), pretty(&doc))?;
+        if let Some(r) = red.as_mut() {
+            r.value(&mut v);
+        }
+        files.push((format!("oidc/openid-configuration{}.json", suffix(i)), pretty(&v)));
     }
+    // Public keys identify no one: the JWKS is written as read.
     for (i, j) in inv.jwks.iter().enumerate() {
-        put(
-            &format!("oidc/jwks{}.json", suffix(i)),
+        files.push((
+            format!("oidc/jwks{}.json", suffix(i)),
             pretty(&json!({ "keys": j.keys })),
-        )?;
+        ));
     }
     let jwks = inv.jwks.first();
     for (i, t) in inv.tokens.iter().enumerate() {
@@ -74,7 +90,7 @@ pub fn write(dir: &Path, inv: &Inventory, target: &TargetRef) -> Result<Vec<Stri
             crate::facts::Fact::Found { value } => serde_json::to_value(value).unwrap_or(Value::Null),
             _ => Value::Null,
         };
-        let doc = json!({
+        let v = json!({
             "apiVersion": "wi/v1",
             "kind": "TokenClaims",
             "source": t.source,
@@ -82,26 +98,32 @@ pub fn write(dir: &Path, inv: &Inventory, target: &TargetRef) -> Result<Vec<Stri
             "claims": t.claims,
             "signature": signature,
         });
-        put(
-            &format!("token/claims{}.yaml", suffix(i)),
-            serde_yaml_ng::to_string(&doc).map_err(|e| e.to_string())?,
-        )?;
+        files.push((format!("token/claims{}.yaml", suffix(i)), doc(v, &mut red)?));
     }
     let manifest = inv.manifest.clone().unwrap_or_default();
-    let mut doc = serde_json::to_value(&manifest).map_err(|e| e.to_string())?;
-    if let Value::Object(m) = &mut doc {
-        m.insert("apiVersion".into(), json!("wi/v1"));
-        m.insert("kind".into(), json!("SnapshotManifest"));
-        m.insert(
+    let mut m = serde_json::to_value(&manifest).map_err(|e| e.to_string())?;
+    if let Value::Object(o) = &mut m {
+        o.insert("apiVersion".into(), json!("wi/v1"));
+        o.insert("kind".into(), json!("SnapshotManifest"));
+        o.insert(
             "target".into(),
             json!({"kind": target.kind.kind_name(), "namespace": target.namespace, "name": target.name}),
         );
+        o.insert("redacted".into(), json!(redact));
     }
-    put(
-        "wi-snapshot.yaml",
-        serde_yaml_ng::to_string(&doc).map_err(|e| e.to_string())?,
-    )?;
-    Ok(written)
+    files.push(("wi-snapshot.yaml".into(), doc(m, &mut red)?));
+
+    let err = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    let mut written = Vec::with_capacity(files.len());
+    for (rel, text) in files {
+        let p = dir.join(&rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).map_err(|e| err(parent, e))?;
+        }
+        fs::write(&p, text).map_err(|e| err(&p, e))?;
+        written.push(rel);
+    }
+    Ok((written, written_target))
 }
 
 fn suffix(i: usize) -> String {

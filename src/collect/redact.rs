@@ -1,0 +1,236 @@
+//! `wi collect --redact`: replace names, namespaces, GUIDs and issuer paths with consistent
+//! pseudonyms, so a snapshot can go into a public ticket and still be diagnosed. The same input
+//! maps to the same pseudonym everywhere in one snapshot (object names, label values, subjects,
+//! issuer URLs, token claims), so every relationship the rules follow survives.
+//!
+//! Only string *values* change; keys (label and annotation keys, field names) are kept. Names
+//! are replaced where they stand between separators (`/`, `:`, `.`, `-`, quotes, …), longest
+//! first; well-known names (`default`, `kube-system`, the webhook's objects) are kept because
+//! the rules depend on them and they identify no one.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::Inventory;
+use crate::facts::{WEBHOOK_DEPLOYMENT, WEBHOOK_NAME, WEBHOOK_SERVICE};
+
+const KEEP: &[&str] = &[
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "azure-workload-identity-system",
+    "azure-wi-webhook-mutating-webhook-configuration",
+    "azure-wi-webhook-config",
+    "azure-wi-webhook-admin",
+    WEBHOOK_DEPLOYMENT,
+    WEBHOOK_NAME,
+    WEBHOOK_SERVICE,
+    "kube-root-ca.crt",
+];
+
+pub struct Redactor {
+    /// (original, pseudonym), longest original first.
+    names: Vec<(String, String)>,
+    guids: BTreeMap<String, String>,
+}
+
+impl Redactor {
+    /// Learn what to hide from the collected objects.
+    pub fn new(inv: &Inventory) -> Redactor {
+        let mut namespaces = BTreeSet::new();
+        let mut names = BTreeSet::new();
+        let mut nodes = BTreeSet::new();
+        let mut add_meta = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            if let Some(n) = &m.namespace {
+                namespaces.insert(n.clone());
+            }
+            if let Some(n) = &m.name {
+                names.insert(n.clone());
+            }
+            for o in m.owner_references.iter().flatten() {
+                names.insert(o.name.clone());
+            }
+        };
+        inv.pods.iter().for_each(|o| add_meta(&o.metadata));
+        inv.service_accounts.iter().for_each(|o| add_meta(&o.metadata));
+        inv.deployments.iter().for_each(|o| add_meta(&o.metadata));
+        inv.replica_sets.iter().for_each(|o| add_meta(&o.metadata));
+        inv.stateful_sets.iter().for_each(|o| add_meta(&o.metadata));
+        inv.daemon_sets.iter().for_each(|o| add_meta(&o.metadata));
+        inv.jobs.iter().for_each(|o| add_meta(&o.metadata));
+        inv.cron_jobs.iter().for_each(|o| add_meta(&o.metadata));
+        inv.events.iter().for_each(|o| add_meta(&o.metadata));
+        inv.webhook_configurations.iter().for_each(|o| add_meta(&o.metadata));
+        for n in &inv.namespaces {
+            if let Some(n) = &n.metadata.name {
+                namespaces.insert(n.clone());
+            }
+        }
+        for n in &inv.nodes {
+            if let Some(n) = &n.metadata.name {
+                nodes.insert(n.clone());
+            }
+        }
+        for p in &inv.pods {
+            if let Some(s) = &p.spec {
+                if let Some(n) = &s.node_name {
+                    nodes.insert(n.clone());
+                }
+                if let Some(sa) = s.service_account_name.as_ref().or(s.service_account.as_ref()) {
+                    names.insert(sa.clone());
+                }
+            }
+        }
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let keep = |s: &str| KEEP.contains(&s) || s.len() < 3;
+        for (i, n) in namespaces.iter().filter(|n| !keep(n)).enumerate() {
+            pairs.push((n.clone(), format!("ns-{}", i + 1)));
+        }
+        for (i, n) in nodes.iter().filter(|n| !keep(n)).enumerate() {
+            pairs.push((n.clone(), format!("node-{}", i + 1)));
+        }
+        for (i, n) in names
+            .iter()
+            .filter(|n| !keep(n) && !namespaces.contains(*n) && !nodes.contains(*n))
+            .enumerate()
+        {
+            pairs.push((n.clone(), format!("name-{}", i + 1)));
+        }
+        // Issuer paths (self-managed issuers carry storage accounts or org names in them).
+        let issuers: BTreeSet<String> = inv
+            .tokens
+            .iter()
+            .filter_map(|t| t.claims.get("iss").and_then(Value::as_str).map(str::to_string))
+            .chain(inv.discovery.iter().filter_map(|d| d.issuer.clone()))
+            .collect();
+        let mut seg = 0;
+        for iss in issuers {
+            let Some(rest) = iss.strip_prefix("https://") else {
+                continue;
+            };
+            for s in rest.split('/').skip(1).filter(|s| !s.is_empty() && !is_guid(s)) {
+                if !pairs.iter().any(|(o, _)| o == s) && !keep(s) {
+                    seg += 1;
+                    pairs.push((s.to_string(), format!("path-{seg}")));
+                }
+            }
+        }
+        pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        Redactor {
+            names: pairs,
+            guids: BTreeMap::new(),
+        }
+    }
+
+    /// The pseudonym of a name, if it has one.
+    pub fn name(&self, s: &str) -> String {
+        self.names
+            .iter()
+            .find(|(o, _)| o == s)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| s.to_string())
+    }
+
+    /// Redact every string value below `v` (keys are kept).
+    pub fn value(&mut self, v: &mut Value) {
+        match v {
+            Value::String(s) => *s = self.text(s),
+            Value::Array(a) => a.iter_mut().for_each(|x| self.value(x)),
+            Value::Object(m) => m.values_mut().for_each(|x| self.value(x)),
+            _ => {}
+        }
+    }
+
+    pub fn text(&mut self, s: &str) -> String {
+        let mut out = self.guids_in(s);
+        for (orig, pseudo) in &self.names {
+            out = replace_bounded(&out, orig, pseudo);
+        }
+        out
+    }
+
+    fn guids_in(&mut self, s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = String::with_capacity(s.len());
+        let mut i = 0;
+        while i < b.len() {
+            if i + 36 <= b.len() && s.is_char_boundary(i) && s.is_char_boundary(i + 36) && is_guid(&s[i..i + 36]) {
+                let g = s[i..i + 36].to_ascii_lowercase();
+                let n = self.guids.len() + 1;
+                let p = self
+                    .guids
+                    .entry(g)
+                    .or_insert_with(|| format!("00000000-0000-4000-8000-{n:012}"))
+                    .clone();
+                out.push_str(&p);
+                i += 36;
+            } else {
+                let ch = s[i..].chars().next().unwrap_or(' ');
+                out.push(ch);
+                i += ch.len_utf8();
+            }
+        }
+        out
+    }
+}
+
+fn is_guid(s: &str) -> bool {
+    crate::rules::support::is_guid(s)
+}
+
+/// Replace `from` where it is not part of a longer name (letters and digits around it).
+fn replace_bounded(s: &str, from: &str, to: &str) -> String {
+    if from.is_empty() || !s.contains(from) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    let mut prev: Option<char> = None;
+    while let Some(at) = rest.find(from) {
+        let before = rest[..at].chars().last().or(if at == 0 { prev } else { None });
+        let after = rest[at + from.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+        out.push_str(&rest[..at]);
+        if word(before) || word(after) {
+            out.push_str(from);
+        } else {
+            out.push_str(to);
+        }
+        prev = from.chars().last();
+        rest = &rest[at + from.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_replacement() {
+        assert_eq!(
+            replace_bounded("system:serviceaccount:payments:checkout-api", "payments", "ns-1"),
+            "system:serviceaccount:ns-1:checkout-api"
+        );
+        assert_eq!(replace_bounded("paymentsx", "payments", "ns-1"), "paymentsx");
+        assert_eq!(
+            replace_bounded("checkout-api-7d9f-x", "checkout-api", "name-1"),
+            "name-1-7d9f-x"
+        );
+    }
+
+    #[test]
+    fn guids_map_consistently() {
+        let mut r = Redactor {
+            names: vec![],
+            guids: BTreeMap::new(),
+        };
+        let a = r.text("https://x/2B7D9E1F-3C4A-4B5D-8E6F-7A8B9C0D1E2F/abc");
+        let b = r.text("2b7d9e1f-3c4a-4b5d-8e6f-7a8b9c0d1e2f");
+        assert_eq!(a, "https://x/00000000-0000-4000-8000-000000000001/abc");
+        assert_eq!(b, "00000000-0000-4000-8000-000000000001");
+    }
+}
