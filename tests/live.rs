@@ -486,3 +486,69 @@ fn redacted_collections_hide_names_and_diagnose_the_same() {
         assert_eq!(statuses(&r1), statuses(&r2), "{name}");
     }
 }
+
+#[test]
+fn impersonation_and_exec_credential_plugins_work_as_for_kubectl() {
+    let s = healthy();
+    let fake = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kc = fake.kubeconfig(tmp.path(), "default");
+    let (_, report) = run(&live_args(
+        &s,
+        &kc,
+        &["-o", "json", "--as", "oncall@contoso.com", "--as-group", "sre"],
+    ));
+    assert_eq!(report["links"][0]["status"], "pass", "{}", report["links"]);
+    let all = fake.seen_headers();
+    assert!(!all.is_empty());
+    for h in &all {
+        assert!(
+            h.contains(&("impersonate-user".into(), "oncall@contoso.com".into())),
+            "{h:?}"
+        );
+        assert!(h.contains(&("impersonate-group".into(), "sre".into())), "{h:?}");
+    }
+
+    let fake = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
+    let kc = fake.exec_kubeconfig(tmp.path(), "from-the-plugin");
+    let (_, report) = run(&live_args(&s, &kc, &["-o", "json"]));
+    assert_eq!(report["links"][0]["status"], "pass", "{}", report["links"]);
+    assert!(
+        fake.seen_headers()
+            .iter()
+            .all(|h| h.contains(&("authorization".into(), "Bearer from-the-plugin".into())))
+    );
+}
+
+#[test]
+fn refused_reads_of_other_workload_kinds() {
+    // (scenario, resource, verb): the target's own kind, and the lists that attribute its pods.
+    let cases = [
+        ("healthy-cronjob-v16", "cronjobs", "get"),
+        ("healthy-cronjob-v16", "jobs", "list"),
+        ("healthy-statefulset", "statefulsets", "get"),
+        ("healthy-daemonset", "daemonsets", "get"),
+        ("healthy-job", "jobs", "get"),
+        ("healthy-replicaset-target", "replicasets", "get"),
+        ("healthy-pod-target-inferred-vault", "pods", "get"),
+    ];
+    for (name, resource, verb) in cases {
+        let s = scenarios().into_iter().find(|s| s.name == name).expect("scenario");
+        let b = Behaviour {
+            forbid: BTreeSet::from([(resource.to_string(), verb.to_string())]),
+            ..Default::default()
+        };
+        let fake = FakeKube::start(world_from(&s.snapshot()), b);
+        let tmp = tempfile::tempdir().expect("tmp");
+        let kc = fake.kubeconfig(tmp.path(), "default");
+        let (exit, report) = run(&live_args(&s, &kc, &["-o", "json"]));
+        assert_eq!(exit, Some(4), "{name}: 403 on {verb} {resource}: {}", report["links"]);
+        assert_ne!(report["verdict"], "fail", "{name}: 403 on {verb} {resource}");
+        let can_i = format!("kubectl auth can-i {verb} {resource}");
+        assert!(
+            report["unreadable"].to_string().contains(&can_i),
+            "{name}: {can_i:?} not named: {}",
+            report["unreadable"]
+        );
+    }
+}

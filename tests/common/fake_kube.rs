@@ -39,6 +39,8 @@ pub struct Behaviour {
 pub struct FakeKube {
     pub url: String,
     pub log: Arc<Mutex<Vec<(String, String)>>>,
+    /// Authorization and impersonation headers of every request.
+    pub headers: Arc<Mutex<Vec<Vec<(String, String)>>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -50,21 +52,33 @@ impl FakeKube {
             .build()
             .expect("runtime");
         let log: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-        let state = Arc::new((world, behaviour, log.clone()));
+        let headers: Arc<Mutex<Vec<Vec<(String, String)>>>> = Arc::default();
+        let state = Arc::new((world, behaviour, log.clone(), headers.clone()));
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let app = Router::new().fallback(move |method: Method, uri: Uri, body: Bytes| {
-            let state = state.clone();
-            async move { handle(&state.0, &state.1, &state.2, method, uri, body).await }
-        });
+        let app = Router::new().fallback(
+            move |method: Method, uri: Uri, hdrs: axum::http::HeaderMap, body: Bytes| {
+                let state = state.clone();
+                async move {
+                    let seen: Vec<(String, String)> = hdrs
+                        .iter()
+                        .filter(|(k, _)| k.as_str() == "authorization" || k.as_str().starts_with("impersonate-"))
+                        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+                        .collect();
+                    state.3.lock().expect("headers").push(seen);
+                    handle(&state.0, &state.1, &state.2, method, uri, body).await
+                }
+            },
+        );
         runtime.spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         FakeKube {
             url: format!("http://{addr}"),
             log,
+            headers,
             _runtime: runtime,
         }
     }
@@ -78,6 +92,28 @@ impl FakeKube {
         let p = dir.join("kubeconfig");
         std::fs::write(&p, text).expect("kubeconfig");
         p
+    }
+
+    /// A kubeconfig whose user gets its token from an exec credential plugin (as kubelogin).
+    pub fn exec_kubeconfig(&self, dir: &Path, token: &str) -> PathBuf {
+        let script = dir.join("credential-plugin.sh");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n"),
+        )
+        .expect("plugin");
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: exec\ncurrent-context: fake\nusers:\n- name: exec\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n      args: [\"{}\"]\n      interactiveMode: Never\n",
+            self.url,
+            script.display()
+        );
+        let p = dir.join("kubeconfig-exec");
+        std::fs::write(&p, text).expect("kubeconfig");
+        p
+    }
+
+    pub fn seen_headers(&self) -> Vec<Vec<(String, String)>> {
+        self.headers.lock().expect("headers").clone()
     }
 
     pub fn requests(&self) -> Vec<(String, String)> {
