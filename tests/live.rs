@@ -87,9 +87,7 @@ fn shape(r: &Value) -> Value {
 fn live_findings_equal_snapshot_findings_for_the_whole_corpus() {
     let mut problems = Vec::new();
     for s in scenarios() {
-        let fake = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
-        let tmp = tempfile::tempdir().expect("tmp");
-        let kc = fake.kubeconfig(tmp.path(), "default");
+        let (fake, tmp, kc) = start(&s, Behaviour::default());
         let (live_code, live) = run(&live_args(&s, &kc, &["-o", "json"]));
         let k8s = kubernetes_only(&s, tmp.path());
         let mut snap_args: Vec<String> = live_args(&s, &kc, &["-o", "json"]);
@@ -140,9 +138,7 @@ fn live_findings_equal_snapshot_findings_for_the_whole_corpus() {
 #[test]
 fn collect_then_doctor_snapshot_equals_live() {
     for s in scenarios() {
-        let fake = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
-        let tmp = tempfile::tempdir().expect("tmp");
-        let kc = fake.kubeconfig(tmp.path(), "default");
+        let (_fake, tmp, kc) = start(&s, Behaviour::default());
         let args: Vec<String> = live_args(&s, &kc, &[]);
         let target = args[1].clone();
         let ns = args[3].clone();
@@ -197,6 +193,14 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
     }
     out
+}
+
+/// A fake API server serving the scenario, a temp dir, and a kubeconfig for it.
+fn start(s: &Scenario, b: Behaviour) -> (FakeKube, tempfile::TempDir, std::path::PathBuf) {
+    let fake = FakeKube::start(world_from(&s.snapshot()), b);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kc = fake.kubeconfig(tmp.path(), "default");
+    (fake, tmp, kc)
 }
 
 fn healthy() -> Scenario {
@@ -269,9 +273,7 @@ fn every_refused_read_is_unknown_and_names_the_permission() {
             forbid: BTreeSet::from([(resource.to_string(), verb.to_string())]),
             ..Default::default()
         };
-        let fake = FakeKube::start(world_from(&s.snapshot()), b);
-        let tmp = tempfile::tempdir().expect("tmp");
-        let kc = fake.kubeconfig(tmp.path(), "default");
+        let (_fake, _tmp, kc) = start(&s, b);
         let (exit, report) = run(&live_args(&s, &kc, &["-o", "json"]));
         // Live runs have no Azure facts yet (exit 4 at best); what matters: never a false
         // failure, never a pass, and the permission named.
@@ -299,9 +301,7 @@ fn every_refused_read_is_unknown_and_names_the_permission() {
 #[test]
 fn a_missing_target_exits_3_and_a_forbidden_one_4() {
     let s = healthy();
-    let fake = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
-    let tmp = tempfile::tempdir().expect("tmp");
-    let kc = fake.kubeconfig(tmp.path(), "default");
+    let (_fake, _tmp, kc) = start(&s, Behaviour::default());
     let out = wi(&[
         "doctor",
         "deploy/nope",
@@ -344,15 +344,13 @@ fn namespace_defaults_to_the_context() {
 #[test]
 fn lists_are_paged_with_continue() {
     let s = healthy();
-    let fake = FakeKube::start(
-        world_from(&s.snapshot()),
+    let (fake, _tmp, kc) = start(
+        &s,
         Behaviour {
             page: Some(1),
             ..Default::default()
         },
     );
-    let tmp = tempfile::tempdir().expect("tmp");
-    let kc = fake.kubeconfig(tmp.path(), "default");
     let (exit, report) = run(&live_args(&s, &kc, &["-o", "json"]));
     assert_eq!(exit, Some(4), "{}", report["links"]);
     assert_eq!(
@@ -373,9 +371,7 @@ fn a_slow_server_still_finishes_within_the_request_timeout() {
         latency: Duration::from_millis(2000),
         ..Default::default()
     };
-    let fake = FakeKube::start(world_from(&s.snapshot()), b);
-    let tmp = tempfile::tempdir().expect("tmp");
-    let kc = fake.kubeconfig(tmp.path(), "default");
+    let (_fake, _tmp, kc) = start(&s, b);
     let (exit, report) = run(&live_args(&s, &kc, &["-o", "json", "--request-timeout", "200ms"]));
     assert_eq!(
         exit,
@@ -393,9 +389,7 @@ fn a_slow_server_still_finishes_within_the_request_timeout() {
 #[test]
 fn no_token_request_skips_the_post() {
     let s = healthy();
-    let fake = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
-    let tmp = tempfile::tempdir().expect("tmp");
-    let kc = fake.kubeconfig(tmp.path(), "default");
+    let (fake, _tmp, kc) = start(&s, Behaviour::default());
     let (exit, report) = run(&live_args(&s, &kc, &["-o", "json", "--no-token-request"]));
     assert!(fake.requests().iter().all(|(m, _)| m == "GET"), "{:?}", fake.requests());
     assert_eq!(exit, Some(4), "{}", report["links"]);
@@ -411,9 +405,7 @@ fn redacted_collections_hide_names_and_diagnose_the_same() {
         "healthy-cronjob-v16",
     ] {
         let s = scenarios().into_iter().find(|s| s.name == name).expect("scenario");
-        let fake = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
-        let tmp = tempfile::tempdir().expect("tmp");
-        let kc = fake.kubeconfig(tmp.path(), "default");
+        let (_fake, tmp, kc) = start(&s, Behaviour::default());
         let args = live_args(&s, &kc, &[]);
         let (target, ns) = (args[1].clone(), args[3].clone());
         let plain = tmp.path().join("plain");
@@ -490,9 +482,7 @@ fn redacted_collections_hide_names_and_diagnose_the_same() {
 #[test]
 fn impersonation_and_exec_credential_plugins_work_as_for_kubectl() {
     let s = healthy();
-    let fake = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
-    let tmp = tempfile::tempdir().expect("tmp");
-    let kc = fake.kubeconfig(tmp.path(), "default");
+    let (fake, tmp, kc) = start(&s, Behaviour::default());
     let (_, report) = run(&live_args(
         &s,
         &kc,
@@ -538,9 +528,7 @@ fn refused_reads_of_other_workload_kinds() {
             forbid: BTreeSet::from([(resource.to_string(), verb.to_string())]),
             ..Default::default()
         };
-        let fake = FakeKube::start(world_from(&s.snapshot()), b);
-        let tmp = tempfile::tempdir().expect("tmp");
-        let kc = fake.kubeconfig(tmp.path(), "default");
+        let (_fake, _tmp, kc) = start(&s, b);
         let (exit, report) = run(&live_args(&s, &kc, &["-o", "json"]));
         assert_eq!(exit, Some(4), "{name}: 403 on {verb} {resource}: {}", report["links"]);
         assert_ne!(report["verdict"], "fail", "{name}: 403 on {verb} {resource}");

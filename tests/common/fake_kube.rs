@@ -16,6 +16,11 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+/// Header (name, value) pairs of one request.
+pub type Headers = Vec<(String, String)>;
+/// A log shared between the server task and the test.
+pub type Shared<T> = Arc<Mutex<Vec<T>>>;
+
 /// What the fake serves.
 #[derive(Clone, Default)]
 pub struct World {
@@ -38,9 +43,9 @@ pub struct Behaviour {
 
 pub struct FakeKube {
     pub url: String,
-    pub log: Arc<Mutex<Vec<(String, String)>>>,
+    pub log: Shared<(String, String)>,
     /// Authorization and impersonation headers of every request.
-    pub headers: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    pub headers: Shared<Headers>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -51,8 +56,8 @@ impl FakeKube {
             .enable_all()
             .build()
             .expect("runtime");
-        let log: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-        let headers: Arc<Mutex<Vec<Vec<(String, String)>>>> = Arc::default();
+        let log: Shared<(String, String)> = Arc::default();
+        let headers: Shared<Headers> = Arc::default();
         let state = Arc::new((world, behaviour, log.clone(), headers.clone()));
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -112,7 +117,7 @@ impl FakeKube {
         p
     }
 
-    pub fn seen_headers(&self) -> Vec<Vec<(String, String)>> {
+    pub fn seen_headers(&self) -> Vec<Headers> {
         self.headers.lock().expect("headers").clone()
     }
 
