@@ -131,9 +131,16 @@ fn object(inv: &mut Inventory, obj: Map<String, Value>, source: &str, out: &mut 
             "application without id/appId",
         );
     }
+    // Documents wi collect wrote say where it read them (`x-wi-source`), so a report from the
+    // snapshot names the same source as the live run did.
+    let origin = obj
+        .get("x-wi-source")
+        .and_then(Value::as_str)
+        .unwrap_or(source)
+        .to_string();
     if obj.contains_key("issuer") && obj.contains_key("jwks_uri") {
         let d = Discovery {
-            source: source.to_string(),
+            source: origin,
             issuer: str_field(&obj, "issuer"),
             jwks_uri: str_field(&obj, "jwks_uri"),
             algs: obj
@@ -151,7 +158,7 @@ fn object(inv: &mut Inventory, obj: Map<String, Value>, source: &str, out: &mut 
     {
         out.push(Outcome::Recognised(format!("JWKS with {} key(s)", keys.len())));
         inv.jwks.push(JwksFile {
-            source: source.to_string(),
+            source: origin,
             keys: keys.clone(),
         });
         return Ok(());

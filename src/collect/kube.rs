@@ -479,7 +479,8 @@ pub async fn collect(client: Client, opts: &Collect, timeout: Option<Duration>) 
             Got::Ok(text) => match serde_json::from_str::<Value>(&text) {
                 Ok(v) => {
                     let mut out = Vec::new();
-                    let _ = super::classify::document(&mut inv, v, "live", &mut out);
+                    let origin = format!("the API server's {}", r.resource);
+                    let _ = super::classify::document(&mut inv, v, &origin, &mut out);
                 }
                 Err(e) => log.refused(r, format!("the API server's answer is not JSON: {e}")),
             },

@@ -70,6 +70,7 @@ pub fn write(
             "issuer": d.issuer,
             "jwks_uri": d.jwks_uri,
             "id_token_signing_alg_values_supported": d.algs,
+            "x-wi-source": d.source,
         });
         if let Some(r) = red.as_mut() {
             r.value(&mut v);
@@ -80,7 +81,7 @@ pub fn write(
     for (i, j) in inv.jwks.iter().enumerate() {
         files.push((
             format!("oidc/jwks{}.json", suffix(i)),
-            pretty(&json!({ "keys": j.keys })),
+            pretty(&json!({ "keys": j.keys, "x-wi-source": j.source })),
         ));
     }
     let jwks = inv.jwks.first();
