@@ -1095,6 +1095,34 @@ fn scenarios() -> Vec<(Case, Snap)> {
         },
     );
     add(
+        "sa-token-volume-mount-fails",
+        "The pods were mutated but the kubelet cannot mount the projected token (FailedMount); they stay in ContainerCreating.",
+        deploy_kv(),
+        1,
+        ["fail", "pass", "pass", "pass"],
+        &[("WI108", "fail")],
+        &|s| {
+            let vol = s
+                .k8s
+                .iter()
+                .find(|o| o["kind"] == "Pod")
+                .map(|p| p["spec"]["volumes"][1]["name"].clone())
+                .unwrap_or_default();
+            let vol = vol.as_str().unwrap_or_default().to_string();
+            for (i, p) in s.pods_mut().enumerate() {
+                p["status"] = json!({"phase": "Pending", "qosClass": "Burstable", "containerStatuses": [{"name": "api", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}, "image": "contosoacr.azurecr.io/payments/checkout-api:3.4.1", "imageID": ""}]});
+                let _ = i;
+            }
+            for i in 0..2 {
+                s.k8s.push(json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": format!("{}.18a9f4d0c2b3a{i}", pod_name(i)), "namespace": NS},
+                "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod_name(i), "namespace": NS, "uid": pod_uid(i)},
+                "reason": "FailedMount", "type": "Warning", "count": 9, "firstTimestamp": "2026-03-10T09:02:00Z", "lastTimestamp": "2026-03-10T09:18:10Z",
+                "message": format!("MountVolume.SetUp failed for volume \"{vol}\" : failed to fetch token: serviceaccounts \"{APP}\" is forbidden: the API server could not issue a token for this service account"),
+                "source": {"component": "kubelet", "host": "aks-system-28514963-vmss000001"}}));
+            }
+        },
+    );
+    add(
         "sa-client-id-hand-set",
         "The pod template hard-codes AZURE_CLIENT_ID to another identity's client id; the webhook never overwrites it.",
         deploy_kv(),

@@ -83,6 +83,45 @@ fn check(f: &Facts) -> Check {
         }
     }
     if bad.is_empty() {
+        // Mutated, but the kubelet cannot mount the projected token (the pod stays in
+        // ContainerCreating): FailedMount events name the volume.
+        if let Some(events) = f.events.get() {
+            let mut c = Check::fail(String::new());
+            let mut stuck = Vec::new();
+            for p in &f.pods {
+                let vols: Vec<&str> = p.token_projections.iter().map(|t| t.volume.as_str()).collect();
+                for e in events.iter().filter(|e| {
+                    e.reason == "FailedMount"
+                        && e.involved == format!("pod/{}", p.name)
+                        && vols.iter().any(|v| e.message.contains(&format!("\"{v}\"")))
+                }) {
+                    stuck.push(p.name.clone());
+                    c = c.saw(
+                        format!("event {} {} ×{}", e.involved, e.reason, e.count),
+                        e.message.clone(),
+                    );
+                }
+            }
+            if !stuck.is_empty() {
+                c.message = format!(
+                    "the kubelet cannot mount the projected token of {}: the pod cannot start (see the event); a missing ServiceAccount or a failing TokenRequest on the node is the usual cause",
+                    short_list(stuck, 3)
+                );
+                return c
+                    .fix(
+                        "Read the pod's events",
+                        format!("kubectl describe pod {} -n {}", f.pods[0].name, f.namespace()),
+                    )
+                    .fix(
+                        "Check the ServiceAccount still exists",
+                        format!(
+                            "kubectl get serviceaccount {} -n {}",
+                            f.service_account_name(),
+                            f.namespace()
+                        ),
+                    );
+            }
+        }
         return Check::pass(format!(
             "{} pod(s) carry the injected env and token volume",
             f.pods.len()
