@@ -80,7 +80,8 @@ struct KubeArgs {
     /// The kubeconfig context to use.
     #[arg(long)]
     context: Option<String>,
-    /// The kubeconfig cluster to use.
+    /// The kubeconfig cluster to use — or, when it starts with /subscriptions/, the ARM id of
+    /// the AKS or Arc cluster (default: found through the nodes' resource group).
     #[arg(long)]
     cluster: Option<String>,
     /// The kubeconfig user to use.
@@ -98,6 +99,23 @@ struct KubeArgs {
     /// Do not request a token for the pod's ServiceAccount (TokenRequest API).
     #[arg(long = "no-token-request")]
     no_token_request: bool,
+    /// Azure cloud: AzureCloud, AzureUSGovernment or AzureChinaCloud (WI_ARM_ENDPOINT,
+    /// WI_GRAPH_ENDPOINT and AZURE_AUTHORITY_HOST override its endpoints).
+    #[arg(long, default_value = "AzureCloud")]
+    cloud: String,
+    /// Azure subscription (default: AZURE_SUBSCRIPTION_ID, else the cluster's, the scope's or
+    /// the nodes' subscription).
+    #[arg(long)]
+    subscription: Option<String>,
+    /// AKS cluster name (with -g).
+    #[arg(long = "cluster-name", requires = "resource_group")]
+    cluster_name: Option<String>,
+    /// Resource group of --cluster-name.
+    #[arg(short = 'g', long = "resource-group")]
+    resource_group: Option<String>,
+    /// Do not read Azure (the Azure links then report unknown).
+    #[arg(long = "no-azure")]
+    no_azure: bool,
 }
 
 #[derive(Subcommand)]
@@ -186,6 +204,9 @@ impl Fatal {
 }
 
 fn main() -> ExitCode {
+    // kube's TLS uses ring and reqwest's aws-lc-rs: with both in the build, rustls needs the
+    // process-wide provider named (otherwise the first TLS handshake panics).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -243,7 +264,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             }
             let (inv, namespace, input) = match snapshot {
                 None => {
-                    let (inv, namespace) = live(&kube, kind, name.clone(), namespace, render.verbose)?;
+                    let (inv, namespace) = live(&kube, kind, name.clone(), namespace, &scope, render.verbose)?;
                     (
                         inv,
                         namespace,
@@ -290,7 +311,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             if let Some(ns) = &namespace {
                 validate_namespace(ns)?;
             }
-            let (inv, namespace) = live(&kube, kind, name.clone(), namespace, true)?;
+            let (inv, namespace) = live(&kube, kind, name.clone(), namespace, &[], true)?;
             let t = TargetRef { kind, namespace, name };
             // The target must exist (or be unreadable, which the manifest records).
             let probe = Request {
@@ -400,19 +421,51 @@ fn request_timeout(s: &str) -> Result<Option<std::time::Duration>, Fatal> {
     Ok(Some(std::time::Duration::from_secs_f64(secs)))
 }
 
-/// Collect the target's Kubernetes facts from the cluster.
+/// Collect the Azure half: the identity behind the client id the Kubernetes facts name.
+async fn azure(
+    k: &KubeArgs,
+    inv: &mut collect::Inventory,
+    target: &TargetRef,
+    scopes: &[String],
+    timeout: Option<std::time::Duration>,
+) -> Result<(), Fatal> {
+    let opts = collect::azure_live::AzureOptions {
+        cloud: k.cloud.clone(),
+        subscription: k
+            .subscription
+            .clone()
+            .or_else(|| std::env::var("AZURE_SUBSCRIPTION_ID").ok().filter(|s| !s.is_empty())),
+        cluster: k.cluster.clone().filter(|c| c.starts_with("/subscriptions/")),
+        cluster_name: k.cluster_name.clone().zip(k.resource_group.clone()),
+        timeout,
+    };
+    let az = collect::azure_live::Azure::new(&opts).map_err(Fatal::usage)?;
+    let probe = Request {
+        target: target.clone(),
+        at: None,
+        now: Timestamp::now(),
+        scopes: scopes.to_vec(),
+        data_action: None,
+    };
+    let client_id = doctor::facts(inv, &probe).ok().and_then(|f| f.client_id);
+    collect::azure_live::collect(&az, inv, &opts, client_id.as_deref(), scopes).await;
+    Ok(())
+}
+
+/// Collect the target's Kubernetes facts from the cluster (and, unless --no-azure, Azure's).
 fn live(
     k: &KubeArgs,
     kind: wi::facts::WorkloadKind,
     name: String,
     namespace: Option<String>,
+    scopes: &[String],
     verbose: bool,
 ) -> Result<(collect::Inventory, String), Fatal> {
     let timeout = request_timeout(&k.request_timeout)?;
     let connect = collect::kube::Connect {
         kubeconfig: k.kubeconfig.clone(),
         context: k.context.clone(),
-        cluster: k.cluster.clone(),
+        cluster: k.cluster.clone().filter(|c| !c.starts_with("/subscriptions/")),
         user: k.user.clone(),
         as_user: k.as_user.clone(),
         as_groups: k.as_group.clone(),
@@ -439,7 +492,10 @@ fn live(
             },
             token_request: !k.no_token_request,
         };
-        let (inv, stats) = collect::kube::collect(client, &opts, timeout).await;
+        let (mut inv, stats) = collect::kube::collect(client, &opts, timeout).await;
+        if !k.no_azure {
+            azure(k, &mut inv, &opts.target, scopes, timeout).await?;
+        }
         if verbose {
             let _ = writeln!(
                 std::io::stderr(),

@@ -24,6 +24,8 @@ fn live_args(s: &Scenario, kubeconfig: &Path, extra: &[&str]) -> Vec<String> {
         .collect();
     a.push("--kubeconfig".into());
     a.push(kubeconfig.display().to_string());
+    // These tests cover the Kubernetes half; tests/azure.rs covers Azure.
+    a.push("--no-azure".into());
     a.extend(extra.iter().map(|e| e.to_string()));
     a
 }
@@ -91,7 +93,7 @@ fn live_findings_equal_snapshot_findings_for_the_whole_corpus() {
         let (live_code, live) = run(&live_args(&s, &kc, &["-o", "json"]));
         let k8s = kubernetes_only(&s, tmp.path());
         let mut snap_args: Vec<String> = live_args(&s, &kc, &["-o", "json"]);
-        snap_args.truncate(snap_args.len() - 4);
+        snap_args.truncate(snap_args.len() - 5);
         snap_args.extend([
             "--snapshot".into(),
             k8s.display().to_string(),
@@ -152,6 +154,7 @@ fn collect_then_doctor_snapshot_equals_live() {
             out_dir.to_str().expect("p"),
             "--kubeconfig",
             kc.to_str().expect("p"),
+            "--no-azure",
         ]);
         assert_eq!(o.status.code(), Some(0), "{}: {}", s.name, common::stderr(&o));
         // The snapshot never holds the token itself, only its claims.
@@ -168,7 +171,7 @@ fn collect_then_doctor_snapshot_equals_live() {
         }
         let (live_code, live) = run(&live_args(&s, &kc, &["-o", "json"]));
         let mut snap_args = live_args(&s, &kc, &[]);
-        snap_args.truncate(snap_args.len() - 2);
+        snap_args.truncate(snap_args.len() - 3);
         snap_args.extend([
             "--snapshot".into(),
             out_dir.display().to_string(),
@@ -426,6 +429,7 @@ fn redacted_collections_hide_names_and_diagnose_the_same() {
                 dir.to_str().expect("p"),
                 "--kubeconfig",
                 kc.to_str().expect("p"),
+                "--no-azure",
             ];
             a.extend(extra);
             let o = wi(&a);

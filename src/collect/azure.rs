@@ -320,6 +320,112 @@ pub fn resource(obj: &Map<String, Value>, source: &str) -> Option<Resource> {
     })
 }
 
+// ---- rendering: models back into the REST shapes (for `wi collect` and the test fakes) ----------
+
+/// A managed identity as ARM returns it.
+pub fn arm_identity(i: &Identity) -> Value {
+    serde_json::json!({"id": i.id, "name": i.name, "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "properties": {"tenantId": i.tenant_id, "principalId": i.principal_id, "clientId": i.client_id}})
+}
+
+/// A managed identity's federated credential as ARM returns it (parent in the id).
+pub fn arm_credential_doc(c: &FederatedCredential) -> Value {
+    let mut props = serde_json::json!({"issuer": c.issuer, "audiences": c.audiences});
+    if let Some(s) = &c.subject {
+        props["subject"] = Value::String(s.clone());
+    }
+    if let Some(e) = &c.claims_matching_expression {
+        props["claimsMatchingExpression"] = serde_json::json!({"value": e, "languageVersion": 1});
+    }
+    let mut v = serde_json::json!({"id": c.id.clone().unwrap_or_else(|| format!("{}/federatedIdentityCredentials/{}", c.parent.clone().unwrap_or_default(), c.name)),
+        "name": c.name, "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials", "properties": props});
+    if let Some(t) = c.created {
+        v["systemData"] = serde_json::json!({"createdAt": t.to_string()});
+    }
+    v
+}
+
+/// An app registration's federated credentials as Graph lists them.
+pub fn graph_credentials(app_object_id: &str, creds: &[&FederatedCredential], base: &str) -> Value {
+    let items: Vec<Value> = creds
+        .iter()
+        .map(|c| {
+            let mut v = serde_json::json!({"id": c.id.clone().unwrap_or_default(), "name": c.name, "issuer": c.issuer, "audiences": c.audiences, "description": null});
+            if let Some(s) = &c.subject {
+                v["subject"] = Value::String(s.clone());
+            }
+            if let Some(e) = &c.claims_matching_expression {
+                v["claimsMatchingExpression"] = serde_json::json!({"value": e, "languageVersion": 1});
+            }
+            v
+        })
+        .collect();
+    serde_json::json!({"@odata.context": format!("{base}/v1.0/$metadata#applications('{app_object_id}')/federatedIdentityCredentials"), "value": items})
+}
+
+pub fn graph_application(a: &Application) -> Value {
+    serde_json::json!({"@odata.type": "#microsoft.graph.application", "id": a.object_id, "appId": a.app_id, "displayName": a.display_name})
+}
+
+pub fn graph_service_principal(s: &ServicePrincipal) -> Value {
+    serde_json::json!({"@odata.type": "#microsoft.graph.servicePrincipal", "id": s.object_id, "appId": s.app_id, "displayName": s.display_name,
+        "servicePrincipalType": s.sp_type, "appOwnerOrganizationId": s.tenant_id, "alternativeNames": s.alternative_names})
+}
+
+pub fn arm_role_assignment(r: &RoleAssignment, subscription: &str) -> Value {
+    let mut props = serde_json::json!({"roleDefinitionId": format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{}", r.role_definition),
+        "principalId": r.principal_id, "principalType": r.principal_type, "scope": r.scope, "condition": r.condition});
+    if let Some(t) = r.created {
+        props["createdOn"] = Value::String(t.to_string());
+    }
+    serde_json::json!({"id": r.id, "name": arm_name(&r.id), "type": "Microsoft.Authorization/roleAssignments", "properties": props})
+}
+
+pub fn arm_role_definition(d: &RoleDefinition, subscription: &str) -> Value {
+    serde_json::json!({"id": format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{}", d.id), "name": d.id,
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "properties": {"roleName": d.name, "permissions": [{"actions": d.actions, "notActions": d.not_actions, "dataActions": d.data_actions, "notDataActions": d.not_data_actions}]}})
+}
+
+pub fn arm_cluster(c: &Cluster) -> Value {
+    let (ty, key) = match c.kind {
+        ClusterKind::Aks => ("Microsoft.ContainerService/ManagedClusters", "issuerURL"),
+        ClusterKind::Arc => ("Microsoft.Kubernetes/connectedClusters", "issuerUrl"),
+    };
+    let mut oidc = serde_json::json!({"enabled": c.oidc_issuer_enabled});
+    oidc[key] = serde_json::json!(c.issuer_url);
+    if c.kind == ClusterKind::Arc {
+        oidc["selfHostedIssuerUrl"] = serde_json::json!(c.self_hosted_issuer_url);
+    }
+    serde_json::json!({"id": c.id, "name": c.name, "type": ty,
+        "properties": {"oidcIssuerProfile": oidc, "securityProfile": {"workloadIdentity": {"enabled": c.workload_identity_enabled}}}})
+}
+
+pub fn arm_key_vault(k: &KeyVault) -> Value {
+    let policies: Vec<Value> = k
+        .access_policies
+        .iter()
+        .map(|p| {
+            serde_json::json!({"tenantId": p.tenant_id, "objectId": p.object_id, "applicationId": p.application_id,
+            "permissions": {"secrets": p.secrets, "keys": p.keys, "certificates": p.certificates}})
+        })
+        .collect();
+    let mut props = serde_json::json!({"vaultUri": k.vault_uri, "enableRbacAuthorization": k.rbac_authorization, "accessPolicies": policies,
+        "publicNetworkAccess": k.public_network_access});
+    if let Some(d) = &k.network_default_action {
+        props["networkAcls"] = serde_json::json!({"defaultAction": d});
+    }
+    serde_json::json!({"id": k.id, "name": k.name, "type": "Microsoft.KeyVault/vaults", "properties": props})
+}
+
+pub fn arm_storage(r: &Resource) -> Value {
+    let mut props = serde_json::json!({"publicNetworkAccess": r.public_network_access});
+    if let Some(d) = &r.network_default_action {
+        props["networkAcls"] = serde_json::json!({"defaultAction": d});
+    }
+    serde_json::json!({"id": r.id, "name": r.name, "type": "Microsoft.Storage/storageAccounts", "properties": props})
+}
+
 /// The built-in role definitions `wi` ships (verified against the Azure built-in roles docs),
 /// used when a snapshot has assignments but not the definitions behind them.
 pub fn builtin_roles() -> Vec<RoleDefinition> {

@@ -6,6 +6,7 @@
 //! into facts about one workload.
 
 pub mod azure;
+pub mod azure_live;
 pub mod classify;
 pub mod kube;
 pub mod redact;

@@ -65,6 +65,87 @@ pub fn write(
     kind!(nodes, "nodes");
     kind!(events, "events");
     kind!(config_maps, "configmaps");
+    // Azure objects, in the ARM and Graph shapes the reader takes.
+    {
+        use super::azure as a;
+        let sub = inv
+            .role_assignments
+            .iter()
+            .find_map(|r| a::arm_segment(&r.scope, "subscriptions"))
+            .unwrap_or_default();
+        let mut az: Vec<(&str, Value)> = Vec::new();
+        if !inv.clusters.is_empty() {
+            az.push((
+                "azure/clusters.json",
+                json!({"value": inv.clusters.iter().map(a::arm_cluster).collect::<Vec<_>>()}),
+            ));
+        }
+        if !inv.managed_identities.is_empty() {
+            az.push((
+                "azure/identities.json",
+                json!({"value": inv.managed_identities.iter().map(a::arm_identity).collect::<Vec<_>>()}),
+            ));
+        }
+        let (mi_fics, app_fics): (Vec<_>, Vec<_>) = inv
+            .credentials
+            .iter()
+            .partition(|c| c.parent.as_deref().is_some_and(|p| p.starts_with("/subscriptions/")));
+        if !mi_fics.is_empty() {
+            az.push((
+                "azure/federated-credentials.json",
+                json!({"value": mi_fics.iter().map(|c| a::arm_credential_doc(c)).collect::<Vec<_>>()}),
+            ));
+        }
+        for app in &inv.applications {
+            let mine: Vec<_> = app_fics
+                .iter()
+                .copied()
+                .filter(|c| c.parent.as_deref().is_none_or(|p| p == app.object_id))
+                .collect();
+            if !mine.is_empty() {
+                az.push((
+                    "graph/app-federated-credentials.json",
+                    a::graph_credentials(&app.object_id, &mine, "https://graph.microsoft.com"),
+                ));
+            }
+        }
+        if !inv.applications.is_empty() {
+            az.push((
+                "graph/applications.json",
+                json!({"value": inv.applications.iter().map(a::graph_application).collect::<Vec<_>>()}),
+            ));
+        }
+        if !inv.service_principals.is_empty() {
+            az.push((
+                "graph/service-principals.json",
+                json!({"value": inv.service_principals.iter().map(a::graph_service_principal).collect::<Vec<_>>()}),
+            ));
+        }
+        if !inv.role_assignments.is_empty() {
+            az.push(("azure/role-assignments.json", json!({"value": inv.role_assignments.iter().map(|r| a::arm_role_assignment(r, &sub)).collect::<Vec<_>>()})));
+        }
+        if !inv.role_definitions.is_empty() {
+            az.push(("azure/role-definitions.json", json!({"value": inv.role_definitions.iter().map(|d| a::arm_role_definition(d, &sub)).collect::<Vec<_>>()})));
+        }
+        if !inv.key_vaults.is_empty() {
+            az.push((
+                "azure/key-vaults.json",
+                json!({"value": inv.key_vaults.iter().map(a::arm_key_vault).collect::<Vec<_>>()}),
+            ));
+        }
+        if !inv.storage_accounts.is_empty() {
+            az.push((
+                "azure/storage-accounts.json",
+                json!({"value": inv.storage_accounts.iter().map(a::arm_storage).collect::<Vec<_>>()}),
+            ));
+        }
+        for (rel, mut v) in az {
+            if let Some(r) = red.as_mut() {
+                r.value(&mut v);
+            }
+            files.push((rel.to_string(), pretty(&v)));
+        }
+    }
     for (i, d) in inv.discovery.iter().enumerate() {
         let mut v = json!({
             "issuer": d.issuer,
