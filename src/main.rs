@@ -447,8 +447,16 @@ async fn azure(
         scopes: scopes.to_vec(),
         data_action: None,
     };
-    let client_id = doctor::facts(inv, &probe).ok().and_then(|f| f.client_id);
-    collect::azure_live::collect(&az, inv, &opts, client_id.as_deref(), scopes).await;
+    let facts = doctor::facts(inv, &probe).ok();
+    let client_id = facts.as_ref().and_then(|f| f.client_id.clone());
+    // Key Vaults the pod's env names (no ARM id yet): found by name in the subscription.
+    let vaults: Vec<String> = facts
+        .iter()
+        .flat_map(|f| f.scopes.iter())
+        .filter(|s| s.scope.is_none() && s.resource_type.as_deref() == Some("Microsoft.KeyVault/vaults"))
+        .map(|s| s.name.clone())
+        .collect();
+    collect::azure_live::collect(&az, inv, &opts, client_id.as_deref(), scopes, &vaults).await;
     Ok(())
 }
 

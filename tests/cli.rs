@@ -331,10 +331,7 @@ fn rules_and_explain() {
 
 #[test]
 fn fail_on_warn_turns_warnings_into_exit_1() {
-    let s = common::scenarios()
-        .into_iter()
-        .find(|s| s.name == "rbac-owner-at-subscription")
-        .expect("scenario");
+    let s = common::scenario("rbac-owner-at-subscription");
     assert_eq!(s.run(&[]).status.code(), Some(0));
     assert_eq!(s.run(&["--fail-on", "warn"]).status.code(), Some(1));
 }
@@ -362,10 +359,7 @@ fn table_renderings() {
 
 #[test]
 fn the_manifest_pins_time_and_makes_objects_absent() {
-    let base = common::scenarios()
-        .into_iter()
-        .find(|s| s.name == "healthy-aks-keyvault-rbac")
-        .expect("scenario");
+    let base = common::scenario("healthy-aks-keyvault-rbac");
     let d = tempfile::tempdir().expect("tmp");
     let copy = std::process::Command::new("cp")
         .arg("-r")

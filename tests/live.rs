@@ -129,12 +129,7 @@ fn live_findings_equal_snapshot_findings_for_the_whole_corpus() {
             }
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    common::assert_no_problems(&problems);
 }
 
 #[test]
@@ -212,16 +207,9 @@ fn start(s: &Scenario, b: Behaviour) -> (FakeKube, tempfile::TempDir, std::path:
     (fake, tmp, kc)
 }
 
-fn healthy() -> Scenario {
-    scenarios()
-        .into_iter()
-        .find(|s| s.name == "healthy-aks-keyvault-rbac")
-        .expect("scenario")
-}
-
 #[test]
 fn every_refused_read_is_unknown_and_names_the_permission() {
-    let s = healthy();
+    let s = common::healthy();
     // (resource, verb, exit code, the can-i the report must name)
     let cases: &[(&str, &str, i32, &str)] = &[
         (
@@ -309,7 +297,7 @@ fn every_refused_read_is_unknown_and_names_the_permission() {
 
 #[test]
 fn a_missing_target_exits_3_and_a_forbidden_one_4() {
-    let s = healthy();
+    let s = common::healthy();
     let (_fake, _tmp, kc) = start(&s, Behaviour::default());
     let out = wi(&[
         "doctor",
@@ -329,7 +317,7 @@ fn a_missing_target_exits_3_and_a_forbidden_one_4() {
 
 #[test]
 fn namespace_defaults_to_the_context() {
-    let s = healthy();
+    let s = common::healthy();
     let fake = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
     let tmp = tempfile::tempdir().expect("tmp");
     let kc = fake.kubeconfig(tmp.path(), "payments");
@@ -352,7 +340,7 @@ fn namespace_defaults_to_the_context() {
 
 #[test]
 fn lists_are_paged_with_continue() {
-    let s = healthy();
+    let s = common::healthy();
     let (fake, _tmp, kc) = start(
         &s,
         Behaviour {
@@ -375,7 +363,7 @@ fn lists_are_paged_with_continue() {
 
 #[test]
 fn a_slow_server_still_finishes_within_the_request_timeout() {
-    let s = healthy();
+    let s = common::healthy();
     let b = Behaviour {
         latency: Duration::from_millis(2000),
         ..Default::default()
@@ -397,7 +385,7 @@ fn a_slow_server_still_finishes_within_the_request_timeout() {
 
 #[test]
 fn no_token_request_skips_the_post() {
-    let s = healthy();
+    let s = common::healthy();
     let (fake, _tmp, kc) = start(&s, Behaviour::default());
     let (exit, report) = run(&live_args(&s, &kc, &["-o", "json", "--no-token-request"]));
     assert!(fake.requests().iter().all(|(m, _)| m == "GET"), "{:?}", fake.requests());
@@ -491,7 +479,7 @@ fn redacted_collections_hide_names_and_diagnose_the_same() {
 
 #[test]
 fn impersonation_and_exec_credential_plugins_work_as_for_kubectl() {
-    let s = healthy();
+    let s = common::healthy();
     let (fake, tmp, kc) = start(&s, Behaviour::default());
     let (_, report) = run(&live_args(
         &s,

@@ -320,7 +320,14 @@ const API_STORAGE: &str = "2023-05-01";
 const API_RG: &str = "2021-04-01";
 
 /// Collect the Azure facts for `client_id` (and the cluster, scopes) into `inv`.
-pub async fn collect(az: &Azure, inv: &mut Inventory, o: &AzureOptions, client_id: Option<&str>, scopes: &[String]) {
+pub async fn collect(
+    az: &Azure,
+    inv: &mut Inventory,
+    o: &AzureOptions,
+    client_id: Option<&str>,
+    scopes: &[String],
+    vault_names: &[String],
+) {
     let mut m = inv.manifest.take().unwrap_or_default();
     let arm = az.ep.arm.clone();
     let graph = az.ep.graph.clone();
@@ -393,7 +400,15 @@ pub async fn collect(az: &Azure, inv: &mut Inventory, o: &AzureOptions, client_i
         })
         .collect();
     let have_cid = client_id.is_some();
-    let (sp, app, by_object, cluster, rg, resources) = futures::join!(
+    // Vaults the pod's env names without an ARM id: one listing of the subscription's vaults.
+    let vaults_url = (!vault_names.is_empty())
+        .then(|| {
+            subscription
+                .as_ref()
+                .map(|s| format!("{arm}/subscriptions/{s}/providers/Microsoft.KeyVault/vaults?api-version={API_KV}"))
+        })
+        .flatten();
+    let (sp, app, by_object, cluster, rg, resources, vaults) = futures::join!(
         async {
             if have_cid {
                 Some(az.get(&sp_url, true).await)
@@ -428,6 +443,12 @@ pub async fn collect(az: &Azure, inv: &mut Inventory, o: &AzureOptions, client_i
             }
         },
         join_all(resource_urls.iter().map(|u| az.get(u, false))),
+        async {
+            match &vaults_url {
+                Some(u) => Some(az.get(u, false).await),
+                None => None,
+            }
+        },
     );
     let doc = |inv: &mut Inventory, v: Value, src: &str| {
         let mut out = Vec::new();
@@ -444,6 +465,29 @@ pub async fn collect(az: &Azure, inv: &mut Inventory, o: &AzureOptions, client_i
                 "az role assignment create --assignee <you> --role Reader --scope <scope>",
             ),
         }
+    }
+    match vaults {
+        Some(Got::Ok(v)) => {
+            let wanted: Vec<Value> = v["value"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|k| {
+                    k["name"]
+                        .as_str()
+                        .is_some_and(|n| vault_names.iter().any(|w| w.eq_ignore_ascii_case(n)))
+                })
+                .cloned()
+                .collect();
+            doc(inv, json!({"value": wanted}), "ARM");
+        }
+        Some(Got::Refused(w)) => refuse(
+            &mut m,
+            "KeyVault",
+            w,
+            "az role assignment create --assignee <you> --role Reader --scope /subscriptions/<sub>",
+        ),
+        _ => {}
     }
     let mut cluster_got = cluster;
     if cluster_got.is_none()

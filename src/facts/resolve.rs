@@ -1119,6 +1119,14 @@ fn known_identities(inv: &Inventory) -> Vec<Identity> {
             has_service_principal: match sp {
                 Some(_) => Some(true),
                 None if !inv.service_principals.is_empty() => Some(false),
+                // The collector asked Graph for it and got nothing.
+                None if inv
+                    .manifest
+                    .as_ref()
+                    .is_some_and(|m| m.says_not_found("ServicePrincipal", None, &app.app_id)) =>
+                {
+                    Some(false)
+                }
                 None => None,
             },
             source: app.source.clone(),

@@ -1,6 +1,7 @@
 //! Shared test helpers: run the built `wi` binary; walk the scenario corpus.
 #![allow(dead_code)]
 
+pub mod fake_azure;
 pub mod fake_kube;
 
 use std::path::{Path, PathBuf};
@@ -80,6 +81,29 @@ pub fn scenarios() -> Vec<Scenario> {
     out.sort_by(|a, b| a.name.cmp(&b.name));
     assert!(out.len() >= 40, "corpus too small: {}", out.len());
     out
+}
+
+/// Fail with every collected problem at once.
+pub fn assert_no_problems(problems: &[String]) {
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// One scenario by name.
+pub fn scenario(name: &str) -> Scenario {
+    scenarios()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no scenario {name}"))
+}
+
+/// The healthy AKS baseline most tests start from.
+pub fn healthy() -> Scenario {
+    scenario("healthy-aks-keyvault-rbac")
 }
 
 /// Replace the machine-specific snapshot path in outputs so snapshots are portable.

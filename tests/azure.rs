@@ -1,0 +1,230 @@
+//! `wi doctor` with live Azure: the real HTTP client against in-process fake ARM and Graph
+//! servers (and the fake Kubernetes API server), for the whole corpus and under refusals,
+//! paging and throttling.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::fake_azure::{AzureBehaviour, FakeAzure, cluster_id};
+use common::fake_kube::{Behaviour, FakeKube, world_from};
+use common::{Scenario, scenarios};
+use serde_json::Value;
+
+struct Live {
+    _kube: FakeKube,
+    azure: FakeAzure,
+    _tmp: tempfile::TempDir,
+    kubeconfig: std::path::PathBuf,
+}
+
+fn start(s: &Scenario, b: AzureBehaviour) -> Live {
+    let kube = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
+    let azure = FakeAzure::start(&s.snapshot(), b);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kubeconfig = kube.kubeconfig(tmp.path(), "default");
+    Live {
+        _kube: kube,
+        azure,
+        _tmp: tmp,
+        kubeconfig,
+    }
+}
+
+fn run(live: &Live, s: &Scenario, extra: &[&str]) -> (Option<i32>, Value) {
+    let mut args: Vec<String> = s.case["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|v| v.as_str().expect("arg").to_string())
+        .collect();
+    args.extend([
+        "--kubeconfig".into(),
+        live.kubeconfig.display().to_string(),
+        "-o".into(),
+        "json".into(),
+    ]);
+    if let Some(c) = cluster_id(&s.snapshot()) {
+        args.extend(["--cluster".into(), c]);
+    }
+    args.extend(extra.iter().map(|e| e.to_string()));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wi"));
+    cmd.args(&args).env_remove("AZURE_SUBSCRIPTION_ID");
+    for (k, v) in live.azure.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run wi");
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{}: no JSON ({e}): {}", s.name, String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), v)
+}
+
+fn snapshot_run(s: &Scenario) -> (Option<i32>, Value) {
+    let out = s.run(&["-o", "json"]);
+    (out.status.code(), serde_json::from_slice(&out.stdout).expect("json"))
+}
+
+fn statuses(r: &Value) -> Value {
+    let f: Vec<Value> = r["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .map(|f| serde_json::json!([f["rule"], f["status"]]))
+        .collect();
+    serde_json::json!({"verdict": r["verdict"], "links": r["links"].as_array().expect("l").iter().map(|l| l["status"].clone()).collect::<Vec<_>>(), "findings": f})
+}
+
+#[test]
+fn live_azure_equals_the_snapshot_for_the_whole_corpus() {
+    let mut problems = Vec::new();
+    for s in scenarios() {
+        let live = start(&s, AzureBehaviour::default());
+        let (lc, l) = run(&live, &s, &[]);
+        let (sc, r) = snapshot_run(&s);
+        let (a, b) = (statuses(&l), statuses(&r));
+        if lc != sc || a != b {
+            let diff: Vec<String> = a["findings"]
+                .as_array()
+                .expect("f")
+                .iter()
+                .zip(b["findings"].as_array().expect("f"))
+                .filter(|(x, y)| x != y)
+                .map(|(x, y)| format!("live {x} snapshot {y}"))
+                .collect();
+            problems.push(format!(
+                "{}: exit {lc:?}/{sc:?} links {} vs {}; {diff:?}; unreadable {}",
+                s.name, a["links"], b["links"], l["unreadable"]
+            ));
+        }
+        // Read-only, and each object fetched once.
+        let reqs = live.azure.requests();
+        let mut seen = std::collections::BTreeSet::new();
+        for (m, u) in &reqs {
+            if m != "GET" {
+                problems.push(format!("{}: wi sent {m} {u}", s.name));
+            }
+            if !seen.insert(u.clone()) {
+                problems.push(format!("{}: fetched twice: {u}", s.name));
+            }
+        }
+    }
+    common::assert_no_problems(&problems);
+}
+
+#[test]
+fn graph_forbidden_falls_back_to_listing_managed_identities() {
+    let s = common::healthy();
+    let live = start(
+        &s,
+        AzureBehaviour {
+            forbid_graph: true,
+            ..Default::default()
+        },
+    );
+    let (code, r) = run(&live, &s, &[]);
+    assert_eq!(r["links"][2]["status"], "pass", "{}", r["links"]);
+    assert_eq!(r["links"][3]["status"], "pass", "{}", r["links"]);
+    // The ARM listing answered what Graph would have: the chain is fully checked.
+    assert_eq!(code, Some(0), "{}", r["unreadable"]);
+    assert!(
+        live.azure
+            .requests()
+            .iter()
+            .any(|(_, u)| u.contains("userAssignedIdentities?")),
+        "no ARM fallback"
+    );
+}
+
+#[test]
+fn role_assignments_are_paged() {
+    let s = common::scenario("rbac-owner-at-subscription");
+    let live = start(
+        &s,
+        AzureBehaviour {
+            page: Some(1),
+            ..Default::default()
+        },
+    );
+    let (_, r) = run(&live, &s, &[]);
+    let (_, snap) = snapshot_run(&s);
+    assert_eq!(statuses(&r), statuses(&snap));
+    assert!(
+        live.azure.requests().iter().any(|(_, u)| u.contains("skiptoken")),
+        "no second page"
+    );
+}
+
+#[test]
+fn throttling_that_recovers_is_invisible() {
+    let s = common::healthy();
+    let live = start(
+        &s,
+        AzureBehaviour {
+            throttle_first: 3,
+            retry_after: 0.2,
+            ..Default::default()
+        },
+    );
+    let (_, r) = run(&live, &s, &[]);
+    let (_, snap) = snapshot_run(&s);
+    assert_eq!(statuses(&r), statuses(&snap));
+}
+
+#[test]
+fn throttling_that_exhausts_the_deadline_is_unknown() {
+    let s = common::healthy();
+    let live = start(
+        &s,
+        AzureBehaviour {
+            throttle_always: true,
+            retry_after: 0.3,
+            ..Default::default()
+        },
+    );
+    let (code, r) = run(&live, &s, &["--request-timeout", "200ms"]);
+    assert_eq!(code, Some(4), "{}", r["links"]);
+    assert!(r["unreadable"].to_string().contains("throttled"), "{}", r["unreadable"]);
+    assert_ne!(r["verdict"], "fail");
+}
+
+#[test]
+fn no_credentials_is_unknown_not_a_crash() {
+    let s = common::healthy();
+    let kube = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kc = kube.kubeconfig(tmp.path(), "default");
+    let out = Command::new(env!("CARGO_BIN_EXE_wi"))
+        .args([
+            "doctor",
+            "deploy/checkout-api",
+            "-n",
+            "payments",
+            "--at",
+            "2026-03-10T09:20:00Z",
+            "--kubeconfig",
+            kc.to_str().expect("p"),
+            "-o",
+            "json",
+        ])
+        .env_remove("WI_ARM_TOKEN")
+        .env_remove("WI_GRAPH_TOKEN")
+        .env("WI_ARM_ENDPOINT", "http://127.0.0.1:9")
+        .env("WI_GRAPH_ENDPOINT", "http://127.0.0.1:9")
+        .env("PATH", "/nonexistent")
+        .env("AZURE_CONFIG_DIR", tmp.path())
+        .output()
+        .expect("run");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let failing: Vec<&Value> = v["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .collect();
+    assert_eq!(out.status.code(), Some(4), "{failing:?}");
+    assert!(v["unreadable"].to_string().contains("az login"), "{}", v["unreadable"]);
+}
+
+#[allow(dead_code)]
+fn unused(_: &Path) {}
