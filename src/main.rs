@@ -161,6 +161,10 @@ enum Command {
         /// (for public tickets).
         #[arg(long)]
         redact: bool,
+        /// ARM id of a resource the workload must reach (repeatable): its Key Vault or
+        /// storage account is collected too.
+        #[arg(long, value_name = "ARM_ID")]
+        scope: Vec<String>,
         #[command(flatten)]
         kube: KubeArgs,
     },
@@ -305,13 +309,17 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             namespace,
             output_dir,
             redact,
+            scope,
             kube,
         } => {
             let (kind, name) = wi::target::parse(&target).map_err(Fatal::usage)?;
             if let Some(ns) = &namespace {
                 validate_namespace(ns)?;
             }
-            let (inv, namespace) = live(&kube, kind, name.clone(), namespace, &[], true)?;
+            for s in &scope {
+                validate_scope(s)?;
+            }
+            let (inv, namespace) = live(&kube, kind, name.clone(), namespace, &scope, true)?;
             let t = TargetRef { kind, namespace, name };
             // The target must exist (or be unreadable, which the manifest records).
             let probe = Request {

@@ -228,3 +228,118 @@ fn no_credentials_is_unknown_not_a_crash() {
 
 #[allow(dead_code)]
 fn unused(_: &Path) {}
+
+/// `wi collect` with Azure; returns the directory written.
+fn collect(live: &Live, s: &Scenario, dir: &Path, redact: bool) {
+    let args: Vec<String> = s.case["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|v| v.as_str().expect("arg").to_string())
+        .collect();
+    let mut a: Vec<String> = vec![
+        "collect".into(),
+        args[1].clone(),
+        "-n".into(),
+        args[3].clone(),
+        "--output-dir".into(),
+        dir.display().to_string(),
+    ];
+    a.extend(["--kubeconfig".into(), live.kubeconfig.display().to_string()]);
+    if let Some(i) = args.iter().position(|x| x == "--scope") {
+        a.extend(["--scope".into(), args[i + 1].clone()]);
+    }
+    if let Some(c) = cluster_id(&s.snapshot()) {
+        a.extend(["--cluster".into(), c]);
+    }
+    if redact {
+        a.push("--redact".into());
+    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wi"));
+    cmd.args(&a).env_remove("AZURE_SUBSCRIPTION_ID");
+    for (k, v) in live.azure.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("collect");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}: {}",
+        s.name,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn collect_with_azure_then_doctor_snapshot_equals_live() {
+    for name in [
+        "healthy-aks-keyvault-rbac",
+        "healthy-app-registration",
+        "healthy-keyvault-access-policy",
+        "fic-subject-case",
+        "rbac-control-plane-role-only",
+        "healthy-arc-storage",
+    ] {
+        let s = common::scenario(name);
+        let live = start(&s, AzureBehaviour::default());
+        let (lc, l) = run(&live, &s, &[]);
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("snap");
+        collect(&live, &s, &dir, false);
+        let mut args: Vec<String> = s.case["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .map(|v| v.as_str().expect("arg").to_string())
+            .collect();
+        args.extend([
+            "--snapshot".into(),
+            dir.display().to_string(),
+            "-o".into(),
+            "json".into(),
+        ]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = common::wi(&refs);
+        let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(lc, out.status.code(), "{name}");
+        assert_eq!(statuses(&l), statuses(&r), "{name}");
+    }
+}
+
+#[test]
+fn redacted_collections_hide_azure_names_too() {
+    let s = common::healthy();
+    let live = start(&s, AzureBehaviour::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("red");
+    collect(&live, &s, &dir, true);
+    let mut text = String::new();
+    for e in walkdir(&dir) {
+        text.push_str(&std::fs::read_to_string(e).unwrap_or_default());
+    }
+    for secret in [
+        "id-payments-checkout",
+        "rg-payments-identity",
+        "kv-payments-weu",
+        "aks-payments-weu",
+        "rg-payments-prod",
+        "checkout-api-aks-weu",
+        "6f1c2a4e-8d3b-4c5a-9e7f-1a2b3c4d5e6f",
+        "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
+    ] {
+        assert!(!text.contains(secret), "{secret:?} survives redaction");
+    }
+}
+
+fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walkdir(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

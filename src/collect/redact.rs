@@ -83,6 +83,50 @@ impl Redactor {
                 }
             }
         }
+        // Azure: identities, clusters, vaults, storage accounts, app registrations, and the
+        // resource groups their ids name.
+        let mut azure: BTreeSet<String> = BTreeSet::new();
+        let mut ids: Vec<String> = Vec::new();
+        for i in &inv.managed_identities {
+            azure.insert(i.name.clone());
+            ids.push(i.id.clone());
+        }
+        for c in &inv.clusters {
+            azure.insert(c.name.clone());
+            ids.push(c.id.clone());
+        }
+        for k in &inv.key_vaults {
+            azure.insert(k.name.clone());
+            ids.push(k.id.clone());
+        }
+        for s in &inv.storage_accounts {
+            azure.insert(s.name.clone());
+            ids.push(s.id.clone());
+        }
+        for a in &inv.applications {
+            azure.insert(a.display_name.clone());
+        }
+        for s in &inv.service_principals {
+            azure.insert(s.display_name.clone());
+        }
+        for c in &inv.credentials {
+            azure.insert(c.name.clone());
+            ids.extend(c.parent.clone());
+        }
+        for r in &inv.role_assignments {
+            ids.push(r.scope.clone());
+        }
+        for id in &ids {
+            let parts: Vec<&str> = id.split('/').collect();
+            for w in parts.windows(2) {
+                if w[0].eq_ignore_ascii_case("resourceGroups") {
+                    azure.insert(w[1].to_string());
+                }
+            }
+            if let Some(last) = parts.last() {
+                azure.insert((*last).to_string());
+            }
+        }
         let mut pairs: Vec<(String, String)> = Vec::new();
         let keep = |s: &str| KEEP.contains(&s) || s.len() < 3;
         for (i, n) in namespaces.iter().filter(|n| !keep(n)).enumerate() {
@@ -97,6 +141,14 @@ impl Redactor {
             .enumerate()
         {
             pairs.push((n.clone(), format!("name-{}", i + 1)));
+        }
+        let taken: BTreeSet<String> = pairs.iter().map(|(o, _)| o.clone()).collect();
+        for (i, n) in azure
+            .iter()
+            .filter(|n| !keep(n) && !is_guid(n) && !taken.contains(*n))
+            .enumerate()
+        {
+            pairs.push((n.clone(), format!("az-{}", i + 1)));
         }
         // Issuer paths (self-managed issuers carry storage accounts or org names in them).
         let issuers: BTreeSet<String> = inv
