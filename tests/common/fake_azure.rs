@@ -27,6 +27,8 @@ pub struct AzureBehaviour {
     pub retry_after: f64,
     /// Answer every request 429 (a throttle that never ends).
     pub throttle_always: bool,
+    /// Added to every answer.
+    pub latency: Duration,
 }
 
 pub struct FakeAzure {
@@ -84,6 +86,9 @@ impl FakeAzure {
                     *c += 1;
                     *c
                 };
+                if !b.latency.is_zero() {
+                    tokio::time::sleep(b.latency).await;
+                }
                 if b.throttle_always || n <= b.throttle_first {
                     return (
                         StatusCode::TOO_MANY_REQUESTS,
@@ -324,5 +329,3 @@ pub fn cluster_id(snapshot: &Path) -> Option<String> {
         .first()
         .map(|c| c.id.clone())
 }
-
-pub fn _unused(_: Duration) {}
