@@ -343,3 +343,59 @@ fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn subscription_from_the_az_cli_and_cluster_from_the_nodes() {
+    // No --cluster, no --scope, no AZURE_SUBSCRIPTION_ID: the subscription comes from `az account
+    // show`, the cluster from the nodes' providerID and their resource group's managedBy.
+    let s = common::scenario("healthy-pod-target-inferred-vault");
+    let mut world = world_from(&s.snapshot());
+    world.objects.push(serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "aks-system-28514963-vmss000001", "labels": {"kubernetes.io/os": "linux"}},
+        "spec": {"providerID": "azure:///subscriptions/6f1c2a4e-8d3b-4c5a-9e7f-1a2b3c4d5e6f/resourceGroups/MC_rg-payments-aks_aks-payments-weu_westeurope/providers/Microsoft.Compute/virtualMachineScaleSets/aks-system-28514963-vmss/virtualMachines/1"}}));
+    let kube = FakeKube::start(world, Behaviour::default());
+    let azure = FakeAzure::start(&s.snapshot(), AzureBehaviour::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kc = kube.kubeconfig(tmp.path(), "default");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let az = bin.join("az");
+    std::fs::write(&az, "#!/bin/sh\necho 6f1c2a4e-8d3b-4c5a-9e7f-1a2b3c4d5e6f\n").expect("az");
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&az)
+        .status()
+        .expect("chmod");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wi"));
+    cmd.args([
+        "doctor",
+        &format!("pod/{}", "checkout-api-7d9f8c6b5-x2k4q"),
+        "-n",
+        "payments",
+        "--at",
+        "2026-03-10T09:20:00Z",
+        "--kubeconfig",
+        kc.to_str().expect("p"),
+        "-o",
+        "json",
+    ])
+    .env_remove("AZURE_SUBSCRIPTION_ID")
+    .env(
+        "PATH",
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()),
+    );
+    for (k, v) in azure.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run");
+    let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(out.status.code(), Some(0), "{} {}", r["links"], r["unreadable"]);
+    let reqs: Vec<String> = azure.requests().into_iter().map(|(_, u)| u).collect();
+    assert!(
+        reqs.iter().any(|u| u.contains("/resourceGroups/MC_")),
+        "no node resource group read: {reqs:?}"
+    );
+    assert!(
+        reqs.iter().any(|u| u.contains("/providers/Microsoft.KeyVault/vaults?")),
+        "the vault was not found by name: {reqs:?}"
+    );
+}

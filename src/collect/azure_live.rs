@@ -353,7 +353,8 @@ pub async fn collect(
                 .iter()
                 .find_map(|s| super::azure::arm_segment(s, "subscriptions"))
         })
-        .or_else(|| node_subscription(inv).map(|(s, _)| s));
+        .or_else(|| node_subscription(inv).map(|(s, _)| s))
+        .or_else(az_cli_subscription);
     let cluster_id = o.cluster.clone().or_else(|| {
         let (name, rg) = o.cluster_name.clone()?;
         Some(format!(
@@ -760,6 +761,18 @@ impl Azure {
     async fn get_owned(&self, url: String) -> Got {
         self.get(&url, false).await
     }
+}
+
+/// The Azure CLI's default subscription (`az account show`), when az is installed.
+fn az_cli_subscription() -> Option<String> {
+    let out = std::process::Command::new("az")
+        .args(["account", "show", "--query", "id", "-o", "tsv"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let id = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && crate::rules::support::is_guid(&id)).then_some(id)
 }
 
 /// The subscription and node resource group from the nodes' `providerID`

@@ -315,6 +315,16 @@ fn handle(w: &World, b: &AzureBehaviour, base: &str, method: Method, uri: Uri) -
     if let Some(s) = w.inv.storage_accounts.iter().find(|s| eq(&s.id)) {
         return ok(a::arm_storage(s));
     }
+    // An AKS node resource group (MC_…) is managed by the cluster.
+    if let Some(rg) = a::arm_segment(&path, "resourceGroups")
+        && rg.starts_with("MC_")
+        && !lower.contains("/providers/")
+        && let Some(c) = w.inv.clusters.first()
+    {
+        return ok(
+            json!({"id": path, "name": rg, "type": "Microsoft.Resources/resourceGroups", "location": "westeurope", "managedBy": c.id, "properties": {"provisioningState": "Succeeded"}}),
+        );
+    }
     if lower.ends_with("/providers/microsoft.keyvault/vaults") {
         return ok(json!({"value": w.inv.key_vaults.iter().map(a::arm_key_vault).collect::<Vec<_>>()}));
     }
