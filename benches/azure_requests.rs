@@ -96,11 +96,13 @@ fn main() {
             }
         }
         let inv = wi::collect::snapshot::read_dir(&dir).expect("snapshot");
-        let mut k8s_only = wi::collect::Inventory::default();
-        k8s_only.pods = inv.pods.clone();
-        k8s_only.service_accounts = inv.service_accounts.clone();
-        k8s_only.deployments = inv.deployments.clone();
-        k8s_only.replica_sets = inv.replica_sets.clone();
+        let mut k8s_only = wi::collect::Inventory {
+            pods: inv.pods.clone(),
+            service_accounts: inv.service_accounts.clone(),
+            deployments: inv.deployments.clone(),
+            replica_sets: inv.replica_sets.clone(),
+            ..Default::default()
+        };
         let target = TargetRef {
             kind: WorkloadKind::Deployment,
             namespace: "payments".into(),
