@@ -1814,6 +1814,24 @@ fn scenarios() -> Vec<(Case, Snap)> {
         },
     );
     add(
+        "rbac-deny-assignment",
+        "Key Vault Secrets User is granted, but a deny assignment (from a managed application) at the resource group blocks secret reads for everyone.",
+        deploy_kv(),
+        1,
+        ["pass", "pass", "pass", "fail"],
+        &[("WI401", "fail")],
+        &|s| {
+            s.azure.insert("arm/deny-assignments.json".into(), json!({"value": [{
+            "id": format!("/subscriptions/{SUB}/resourceGroups/{KV_RG}/providers/Microsoft.Authorization/denyAssignments/9f8e7d6c-5b4a-4392-8a1b-0c9d8e7f6a5b"),
+            "name": "9f8e7d6c-5b4a-4392-8a1b-0c9d8e7f6a5b", "type": "Microsoft.Authorization/denyAssignments",
+            "properties": {"denyAssignmentName": "Deny assignment by managed application payments-vault-app", "description": "Created by a managed application",
+                "permissions": [{"actions": [], "notActions": [], "dataActions": ["Microsoft.KeyVault/vaults/secrets/*"], "notDataActions": []}],
+                "scope": format!("/subscriptions/{SUB}/resourceGroups/{KV_RG}"), "doNotApplyToChildScopes": false,
+                "principals": [{"id": "00000000-0000-0000-0000-000000000000", "type": "SystemDefined"}],
+                "excludePrincipals": [{"id": "3f4a5b6c-7d8e-4f9a-8b0c-1d2e3f4a5b6c", "type": "User"}], "isSystemProtected": true}}]}));
+        },
+    );
+    add(
         "rbac-owner-at-subscription",
         "The principal holds Owner at subscription scope besides its data role (a least-privilege warning).",
         deploy_kv(),

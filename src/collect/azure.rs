@@ -272,6 +272,59 @@ pub fn role_definition(obj: &Map<String, Value>, source: &str) -> Option<RoleDef
     Some(def)
 }
 
+pub fn deny_assignment(obj: &Map<String, Value>, source: &str) -> Option<crate::facts::DenyAssignment> {
+    let id = str_field(obj, "id")?;
+    let ids = |k: &str| -> Vec<String> {
+        field(obj, k)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.get("id").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut d = crate::facts::DenyAssignment {
+        name: str_field(obj, "denyAssignmentName").unwrap_or_else(|| arm_name(&id)),
+        scope: str_field(obj, "scope")?,
+        principals: ids("principals"),
+        exclude_principals: ids("excludePrincipals"),
+        actions: vec![],
+        not_actions: vec![],
+        data_actions: vec![],
+        not_data_actions: vec![],
+        children_exempt: field(obj, "doNotApplyToChildScopes")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        id,
+        source: source.to_string(),
+    };
+    for perm in field(obj, "permissions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(p) = perm.as_object() else { continue };
+        d.actions.extend(strings(p.get("actions")));
+        d.not_actions.extend(strings(p.get("notActions")));
+        d.data_actions.extend(strings(p.get("dataActions")));
+        d.not_data_actions.extend(strings(p.get("notDataActions")));
+    }
+    Some(d)
+}
+
+pub fn arm_deny_assignment(d: &crate::facts::DenyAssignment) -> Value {
+    let who = |ids: &[String]| {
+        ids.iter()
+            .map(|i| serde_json::json!({"id": i, "type": "ServicePrincipal"}))
+            .collect::<Vec<_>>()
+    };
+    serde_json::json!({"id": d.id, "name": arm_name(&d.id), "type": "Microsoft.Authorization/denyAssignments",
+        "properties": {"denyAssignmentName": d.name, "scope": d.scope, "doNotApplyToChildScopes": d.children_exempt,
+            "principals": who(&d.principals), "excludePrincipals": who(&d.exclude_principals), "isSystemProtected": true,
+            "permissions": [{"actions": d.actions, "notActions": d.not_actions, "dataActions": d.data_actions, "notDataActions": d.not_data_actions}]}})
+}
+
 pub fn key_vault(obj: &Map<String, Value>, source: &str) -> Option<KeyVault> {
     let id = str_field(obj, "id")?;
     let policies = field(obj, "accessPolicies")

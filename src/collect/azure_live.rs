@@ -645,13 +645,28 @@ pub async fn collect(
             }
         }
     };
-    let (mi, fics, app_fics, ras, ras_client) = futures::join!(
+    // Deny assignments that apply to the principal at, above or below the subscription.
+    let deny_url = principal.as_ref().zip(subscription.as_ref()).map(|(p, s)| {
+        format!("{arm}/subscriptions/{s}/providers/Microsoft.Authorization/denyAssignments?api-version={API_AUTH}&$filter=gdprExportPrincipalId eq '{p}'")
+    });
+    let (mi, fics, app_fics, ras, ras_client, denies) = futures::join!(
         opt(&mi_url, false),
         opt(&fic_url, false),
         opt(&app_fic_url, true),
         opt(&ra_principal, false),
-        opt(&ra_client, false)
+        opt(&ra_client, false),
+        opt(&deny_url, false)
     );
+    match denies {
+        Some(Got::Ok(v)) => doc(inv, v, "ARM"),
+        Some(Got::Refused(w)) => refuse(
+            &mut m,
+            "DenyAssignment",
+            w,
+            "az role assignment create --assignee <you> --role Reader --scope /subscriptions/<sub>",
+        ),
+        _ => {}
+    }
     if let Some(g) = mi {
         match g {
             Got::Ok(v) => doc(inv, v, "ARM"),

@@ -241,6 +241,11 @@ fn arm(
             inv.role_definitions.push(r);
             n
         }),
+        "microsoft.authorization/denyassignments" => azure::deny_assignment(&obj, source).map(|d| {
+            let n = format!("deny assignment {}", d.name);
+            inv.deny_assignments.push(d);
+            n
+        }),
         "microsoft.keyvault/vaults" => azure::key_vault(&obj, source).map(|k| {
             let n = format!("Key Vault {}", k.name);
             inv.key_vaults.push(k);

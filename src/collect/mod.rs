@@ -50,6 +50,7 @@ pub struct Inventory {
     pub credentials: Vec<FederatedCredential>,
     pub role_assignments: Vec<RoleAssignment>,
     pub role_definitions: Vec<RoleDefinition>,
+    pub deny_assignments: Vec<crate::facts::DenyAssignment>,
     pub key_vaults: Vec<KeyVault>,
     pub storage_accounts: Vec<azure::Resource>,
 
@@ -89,6 +90,7 @@ impl Inventory {
             credentials,
             role_assignments,
             role_definitions,
+            deny_assignments,
             key_vaults,
             storage_accounts,
             tokens,

@@ -127,6 +127,12 @@ pub fn write(
         if !inv.role_definitions.is_empty() {
             az.push(("azure/role-definitions.json", json!({"value": inv.role_definitions.iter().map(|d| a::arm_role_definition(d, &sub)).collect::<Vec<_>>()})));
         }
+        if !inv.deny_assignments.is_empty() {
+            az.push((
+                "azure/deny-assignments.json",
+                json!({"value": inv.deny_assignments.iter().map(a::arm_deny_assignment).collect::<Vec<_>>()}),
+            ));
+        }
         if !inv.key_vaults.is_empty() {
             az.push((
                 "azure/key-vaults.json",

@@ -492,6 +492,24 @@ pub struct RoleDefinition {
     pub source: String,
 }
 
+/// A deny assignment: blocks the listed actions for its principals at its scope (and below,
+/// unless `doNotApplyToChildScopes`), whatever roles grant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DenyAssignment {
+    pub id: String,
+    pub name: String,
+    pub scope: String,
+    /// Principal ids it applies to; `00000000-0000-0000-0000-000000000000` is everyone.
+    pub principals: Vec<String>,
+    pub exclude_principals: Vec<String>,
+    pub actions: Vec<String>,
+    pub not_actions: Vec<String>,
+    pub data_actions: Vec<String>,
+    pub not_data_actions: Vec<String>,
+    pub children_exempt: bool,
+    pub source: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct KeyVault {
     pub id: String,
@@ -579,6 +597,8 @@ pub struct Facts {
     pub other_credentials: Vec<FederatedCredential>,
     pub role_assignments: Fact<Vec<RoleAssignment>>,
     pub role_definitions: BTreeMap<String, RoleDefinition>,
+    /// Deny assignments the facts hold (none when they were not collected).
+    pub deny_assignments: Vec<DenyAssignment>,
     pub scopes: Vec<TargetScope>,
 }
 

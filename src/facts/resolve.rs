@@ -213,6 +213,7 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
         role_definitions.insert(d.id.clone(), d.clone());
     }
     let scopes = scopes(inv, req, template.as_ref(), &pods);
+    let deny_assignments = inv.deny_assignments.clone();
 
     let nodes = nodes(inv, &pods);
     let unreadable = inv
@@ -257,6 +258,7 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
         other_credentials,
         role_assignments,
         role_definitions,
+        deny_assignments,
         scopes,
     })
 }

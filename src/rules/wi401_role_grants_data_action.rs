@@ -65,6 +65,34 @@ fn grant_fix(principal: &str, role: &str, scope: &str) -> String {
     )
 }
 
+/// A deny assignment that blocks `action` for `principal` at `target`, if any.
+pub fn blocking_deny<'a>(
+    f: &'a Facts,
+    principal: &str,
+    target: &str,
+    action: &str,
+    data: bool,
+) -> Option<&'a crate::facts::DenyAssignment> {
+    const EVERYONE: &str = "00000000-0000-0000-0000-000000000000";
+    f.deny_assignments.iter().find(|d| {
+        let me = |ids: &[String]| ids.iter().any(|i| i.eq_ignore_ascii_case(principal));
+        let applies = (me(&d.principals) || d.principals.iter().any(|i| i == EVERYONE)) && !me(&d.exclude_principals);
+        let at_target = d
+            .scope
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(target.trim_end_matches('/'));
+        let reaches = coverage(&d.scope, target) == Coverage::Covers && (at_target || !d.children_exempt);
+        let (allow, except) = if data {
+            (&d.data_actions, &d.not_data_actions)
+        } else {
+            (&d.actions, &d.not_actions)
+        };
+        let denies = allow.iter().any(|p| super::support::action_matches(p, action))
+            && !except.iter().any(|p| super::support::action_matches(p, action));
+        applies && reaches && denies
+    })
+}
+
 /// Whether the target is a Key Vault in access-policy mode (WI402 owns it).
 pub fn access_policy_vault(t: &TargetScope) -> bool {
     t.key_vault.as_ref().is_some_and(|k| k.rbac_authorization != Some(true))
@@ -132,6 +160,22 @@ fn one(f: &Facts, principal: &str, mine: &[&RoleAssignment], t: &TargetScope) ->
         match coverage(&a.scope, scope) {
             Coverage::Covers => match def {
                 Some(d) if grants(d, action, t.action_is_data) => {
+                    if let Some(deny) = blocking_deny(f, principal, scope, action, t.action_is_data) {
+                        let line = format!(
+                            "{name}: {} at {} grants {action}, but deny assignment {} at {} blocks it for this principal",
+                            d.name, a.scope, deny.name, deny.scope
+                        );
+                        return Outcome {
+                            status: Status::Fail,
+                            line,
+                            check: c
+                                .saw(format!("deny assignment {}", deny.name), format!("denies {action} at {}", deny.scope))
+                                .fix(
+                                    "Deny assignments come from managed applications, Blueprints or deployment stacks; inspect it and its owner",
+                                    format!("az rest --method get --url \"https://management.azure.com{}?api-version=2022-04-01\"", deny.id),
+                                ),
+                        };
+                    }
                     let status = if a.condition.is_some() {
                         Status::Warn
                     } else {

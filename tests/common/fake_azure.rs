@@ -254,6 +254,21 @@ fn handle(w: &World, b: &AzureBehaviour, base: &str, method: Method, uri: Uri) -
         }
         return ok(v);
     }
+    if lower.ends_with("/providers/microsoft.authorization/denyassignments") {
+        let who = quoted(&filter).unwrap_or_default();
+        let hit: Vec<Value> = w
+            .inv
+            .deny_assignments
+            .iter()
+            .filter(|d| {
+                d.principals
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(&who) || p == "00000000-0000-0000-0000-000000000000")
+            })
+            .map(a::arm_deny_assignment)
+            .collect();
+        return ok(json!({"value": hit}));
+    }
     if lower.contains("/providers/microsoft.authorization/roledefinitions/") {
         let id = a::role_guid(&path);
         return match w.defs.iter().find(|d| d.id == id) {
