@@ -258,18 +258,28 @@ pub fn role_definition(obj: &Map<String, Value>, source: &str) -> Option<RoleDef
         not_data_actions: vec![],
         source: source.to_string(),
     };
+    [def.actions, def.not_actions, def.data_actions, def.not_data_actions] = permissions(obj);
+    Some(def)
+}
+
+/// The union of a role or deny assignment's `permissions` entries: actions, notActions,
+/// dataActions, notDataActions.
+fn permissions(obj: &Map<String, Value>) -> [Vec<String>; 4] {
+    let mut out: [Vec<String>; 4] = Default::default();
     for perm in field(obj, "permissions")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
         let Some(p) = perm.as_object() else { continue };
-        def.actions.extend(strings(p.get("actions")));
-        def.not_actions.extend(strings(p.get("notActions")));
-        def.data_actions.extend(strings(p.get("dataActions")));
-        def.not_data_actions.extend(strings(p.get("notDataActions")));
+        for (i, k) in ["actions", "notActions", "dataActions", "notDataActions"]
+            .iter()
+            .enumerate()
+        {
+            out[i].extend(strings(p.get(*k)));
+        }
     }
-    Some(def)
+    out
 }
 
 pub fn deny_assignment(obj: &Map<String, Value>, source: &str) -> Option<crate::facts::DenyAssignment> {
@@ -299,17 +309,7 @@ pub fn deny_assignment(obj: &Map<String, Value>, source: &str) -> Option<crate::
         id,
         source: source.to_string(),
     };
-    for perm in field(obj, "permissions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(p) = perm.as_object() else { continue };
-        d.actions.extend(strings(p.get("actions")));
-        d.not_actions.extend(strings(p.get("notActions")));
-        d.data_actions.extend(strings(p.get("dataActions")));
-        d.not_data_actions.extend(strings(p.get("notDataActions")));
-    }
+    [d.actions, d.not_actions, d.data_actions, d.not_data_actions] = permissions(obj);
     Some(d)
 }
 
