@@ -399,3 +399,24 @@ fn subscription_from_the_az_cli_and_cluster_from_the_nodes() {
         "the vault was not found by name: {reqs:?}"
     );
 }
+
+#[test]
+fn a_refused_role_assignment_read_is_unknown_and_names_reader() {
+    let s = common::healthy();
+    let live = start(
+        &s,
+        AzureBehaviour {
+            forbid_arm: Some("roleAssignments"),
+            ..Default::default()
+        },
+    );
+    let (code, r) = run(&live, &s, &[]);
+    assert_eq!(code, Some(4), "{}", r["links"]);
+    assert_eq!(r["links"][3]["status"], "unknown", "{}", r["links"]);
+    assert!(r.to_string().contains("az role assignment create --assignee <you> --role Reader --scope /subscriptions/6f1c2a4e-8d3b-4c5a-9e7f-1a2b3c4d5e6f"), "{}", r["unreadable"]);
+    assert!(
+        r["unreadable"].to_string().contains("AuthorizationFailed"),
+        "{}",
+        r["unreadable"]
+    );
+}

@@ -802,3 +802,17 @@ fn node_subscription(inv: &Inventory) -> Option<(String, String)> {
         ))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clouds() {
+        let e = endpoints("AzureUSGovernment").expect("usgov");
+        assert!(e.arm.ends_with("usgovcloudapi.net") && e.graph.ends_with("graph.microsoft.us"));
+        let e = endpoints("azurechinacloud").expect("china");
+        assert!(e.authority.contains("chinacloudapi.cn"));
+        assert!(endpoints("Mars").unwrap_err().contains("--cloud"));
+    }
+}

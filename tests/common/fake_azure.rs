@@ -29,6 +29,8 @@ pub struct AzureBehaviour {
     pub throttle_always: bool,
     /// Added to every answer.
     pub latency: Duration,
+    /// ARM paths containing this text are answered 403 AuthorizationFailed.
+    pub forbid_arm: Option<&'static str>,
 }
 
 pub struct FakeAzure {
@@ -231,6 +233,17 @@ fn handle(w: &World, b: &AzureBehaviour, base: &str, method: Method, uri: Uri) -
     }
 
     // ---- ARM -----------------------------------------------------------------------------------
+    if let Some(f) = b.forbid_arm
+        && lower.contains(&f.to_ascii_lowercase())
+    {
+        return arm_error(
+            403,
+            "AuthorizationFailed",
+            format!(
+                "The client 'oncall@contoso.com' with object id '3f4a5b6c-7d8e-4f9a-8b0c-1d2e3f4a5b6c' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '{path}' or the scope is invalid. If access was recently granted, please refresh your credentials."
+            ),
+        );
+    }
     if lower.ends_with("/providers/microsoft.authorization/roleassignments") {
         let sub = a::arm_segment(&path, "subscriptions").unwrap_or_default();
         let who = quoted(&filter).unwrap_or_default();
