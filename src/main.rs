@@ -208,9 +208,7 @@ impl Fatal {
 }
 
 fn main() -> ExitCode {
-    // kube's TLS uses ring and reqwest's aws-lc-rs: with both in the build, rustls needs the
-    // process-wide provider named (otherwise the first TLS handshake panics).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    collect::tls_provider();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

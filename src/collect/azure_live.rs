@@ -150,6 +150,7 @@ pub struct AzureOptions {
 
 impl Azure {
     pub fn new(o: &AzureOptions) -> Result<Azure, String> {
+        super::tls_provider();
         let ep = endpoints(if o.cloud.is_empty() { "AzureCloud" } else { &o.cloud })?;
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let arm = env("WI_ARM_TOKEN").map(Source::Static);

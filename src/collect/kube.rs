@@ -48,6 +48,7 @@ pub const WEBHOOK_NAMESPACES: [&str; 2] = ["kube-system", "azure-workload-identi
 
 /// A client configured like kubectl, and the context's default namespace.
 pub async fn connect(c: &Connect) -> Result<(Client, String), String> {
+    super::tls_provider();
     let options = KubeConfigOptions {
         context: c.context.clone(),
         cluster: c.cluster.clone(),

@@ -63,6 +63,12 @@ pub struct Inventory {
     pub files: Vec<FileNote>,
 }
 
+/// kube's TLS uses ring and reqwest's aws-lc-rs: with both in the build, rustls needs the
+/// process-wide provider named before the first handshake (otherwise it panics). Idempotent.
+pub fn tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl Inventory {
     /// Append another inventory's objects (pieces of one snapshot parsed apart).
     pub fn absorb(&mut self, o: Inventory) {
