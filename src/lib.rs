@@ -5,6 +5,7 @@
 pub mod collect;
 pub mod demo;
 pub mod doctor;
+pub mod explain;
 pub mod facts;
 pub mod render;
 pub mod report;

@@ -178,10 +178,22 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: RulesFormat,
     },
-    /// Print a rule's page: what it checks, why it matters, how to fix it.
+    /// Explain a rule (WI303), or an error message you have (AADSTS…, 403s, SDK errors): the
+    /// link it implicates, the likely causes and how to confirm each.
     Explain {
-        /// A rule id, e.g. WI303.
-        rule: String,
+        /// A rule id, the error text, or - to read the text from stdin.
+        what: Option<String>,
+        /// Read the pod's recent container logs instead (pod/NAME or NAME).
+        #[arg(long, value_name = "POD")]
+        logs: Option<String>,
+        /// Namespace of --logs (default: the kubeconfig context's).
+        #[arg(short, long)]
+        namespace: Option<String>,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Output,
+        #[command(flatten)]
+        kube: KubeArgs,
     },
 }
 
@@ -389,13 +401,58 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             write_out(&text)?;
             Ok(0)
         }
-        Command::Explain { rule } => {
-            let Some(r) = rules::find(rule.trim()) else {
-                return Err(Fatal::usage(format!(
-                    "no rule {rule:?}; `wi rules` lists them (WI101 … WI405)"
-                )));
+        Command::Explain {
+            what,
+            logs,
+            namespace,
+            output,
+            kube,
+        } => {
+            let text = match (&what, &logs) {
+                (Some(_), Some(_)) => return Err(Fatal::usage("pass either a text (or -) or --logs POD, not both")),
+                (None, None) => {
+                    return Err(Fatal::usage(
+                        "wi explain needs a rule id, an error text, - (stdin) or --logs POD",
+                    ));
+                }
+                (Some(w), None) => {
+                    let id = w.trim();
+                    let looks_like_rule = id.len() == 5
+                        && id[..2].eq_ignore_ascii_case("WI")
+                        && id[2..].chars().all(|c| c.is_ascii_digit());
+                    if looks_like_rule {
+                        let Some(r) = rules::find(id) else {
+                            return Err(Fatal::usage(format!("no rule {id:?}; `wi rules` lists them")));
+                        };
+                        write_out(r.page)?;
+                        return Ok(0);
+                    }
+                    if id == "-" {
+                        let mut s = String::new();
+                        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                            .map_err(|e| Fatal::usage(format!("cannot read stdin: {e}")))?;
+                        s
+                    } else {
+                        w.clone()
+                    }
+                }
+                (None, Some(pod)) => {
+                    let (kind, name) = wi::target::parse(pod).map_err(Fatal::usage)?;
+                    if kind != wi::facts::WorkloadKind::Pod {
+                        return Err(Fatal::usage(format!("--logs takes a pod (pod/NAME), not {pod:?}")));
+                    }
+                    pod_logs(&kube, &name, namespace)?
+                }
             };
-            write_out(r.page)?;
+            if text.trim().is_empty() {
+                return Err(Fatal::usage("the text to explain is empty"));
+            }
+            let e = wi::explain::explain(&text);
+            let out = match output {
+                Output::Json => format!("{}\n", serde_json::to_string_pretty(&e).unwrap_or_default()),
+                Output::Table => wi::explain::render(&e),
+            };
+            write_out(&out)?;
             Ok(0)
         }
     }
@@ -425,6 +482,51 @@ fn request_timeout(s: &str) -> Result<Option<std::time::Duration>, Fatal> {
         return Err(bad());
     }
     Ok(Some(std::time::Duration::from_secs_f64(secs)))
+}
+
+impl KubeArgs {
+    /// The kubectl-style connection, and the per-request timeout.
+    fn connect(&self) -> Result<(collect::kube::Connect, Option<std::time::Duration>), Fatal> {
+        let timeout = request_timeout(&self.request_timeout)?;
+        let c = collect::kube::Connect {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            // A --cluster that is an ARM id names the Azure cluster, not a kubeconfig entry.
+            cluster: self.cluster.clone().filter(|c| !c.starts_with("/subscriptions/")),
+            user: self.user.clone(),
+            as_user: self.as_user.clone(),
+            as_groups: self.as_group.clone(),
+            request_timeout: timeout,
+        };
+        Ok((c, timeout))
+    }
+}
+
+/// The async runtime the live collectors run on (two workers: this machine kind has two cores).
+fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal {
+            code: 2,
+            message: format!("cannot start the async runtime: {e}"),
+        })
+}
+
+/// The pod's recent logs, for `wi explain --logs`.
+fn pod_logs(k: &KubeArgs, pod: &str, namespace: Option<String>) -> Result<String, Fatal> {
+    let (connect, _) = k.connect()?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let (client, default_ns) = collect::kube::connect(&connect)
+            .await
+            .map_err(|m| Fatal { code: 2, message: m })?;
+        let ns = namespace.unwrap_or(default_ns);
+        collect::kube::pod_logs(client, &ns, pod, 500)
+            .await
+            .map_err(|m| Fatal { code: 2, message: m })
+    })
 }
 
 /// Collect the Azure half: the identity behind the client id the Kubernetes facts name.
@@ -475,24 +577,8 @@ fn live(
     scopes: &[String],
     verbose: bool,
 ) -> Result<(collect::Inventory, String), Fatal> {
-    let timeout = request_timeout(&k.request_timeout)?;
-    let connect = collect::kube::Connect {
-        kubeconfig: k.kubeconfig.clone(),
-        context: k.context.clone(),
-        cluster: k.cluster.clone().filter(|c| !c.starts_with("/subscriptions/")),
-        user: k.user.clone(),
-        as_user: k.as_user.clone(),
-        as_groups: k.as_group.clone(),
-        request_timeout: timeout,
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Fatal {
-            code: 2,
-            message: format!("cannot start the async runtime: {e}"),
-        })?;
+    let (connect, timeout) = k.connect()?;
+    let rt = runtime()?;
     rt.block_on(async {
         let (client, default_ns) = collect::kube::connect(&connect)
             .await

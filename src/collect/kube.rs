@@ -777,3 +777,40 @@ fn audience_of(p: &Pod) -> String {
         .and_then(|t| t.audience.clone())
         .unwrap_or_else(|| EXCHANGE_AUDIENCE.to_string())
 }
+
+/// The recent logs of every container of a pod (`kubectl logs --tail`), for `wi explain --logs`.
+pub async fn pod_logs(client: Client, namespace: &str, pod: &str, tail: i64) -> Result<String, String> {
+    let api = Api::<Pod>::namespaced(client, namespace);
+    let p = api.get(pod).await.map_err(|e| match e {
+        kube::Error::Api(s) if s.code == 404 => format!("pod {pod:?} not found in namespace {namespace:?}"),
+        kube::Error::Api(s) if s.code == 403 => format!(
+            "forbidden: {} (kubectl auth can-i get pods/log -n {namespace})",
+            s.message
+        ),
+        e => e.to_string(),
+    })?;
+    let containers: Vec<String> = p
+        .spec
+        .map(|s| s.containers.into_iter().map(|c| c.name).collect())
+        .unwrap_or_default();
+    let mut out = String::new();
+    for c in containers {
+        let lp = kube::api::LogParams {
+            container: Some(c.clone()),
+            tail_lines: Some(tail),
+            ..Default::default()
+        };
+        match api.logs(pod, &lp).await {
+            Ok(text) => out.push_str(&text),
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                return Err(format!(
+                    "forbidden: {} (kubectl auth can-i get pods/log -n {namespace})",
+                    s.message
+                ));
+            }
+            Err(e) => return Err(format!("logs of container {c}: {e}")),
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}

@@ -28,6 +28,8 @@ pub struct World {
     pub token: Option<String>,
     pub discovery: Option<Value>,
     pub jwks: Option<Value>,
+    /// What `GET …/pods/{name}/log` returns.
+    pub logs: Option<String>,
 }
 
 /// How the fake misbehaves.
@@ -266,6 +268,17 @@ async fn handle(
             ),
         };
         return status(403, "Forbidden", msg, json!({"kind": resource, "name": name}));
+    }
+    if full == "pods/log" && method == Method::GET {
+        return match &world.logs {
+            Some(l) => (StatusCode::OK, [("content-type", "text/plain")], l.clone()).into_response(),
+            None => status(
+                404,
+                "NotFound",
+                format!("pods \"{}\" not found", name.unwrap_or_default()),
+                json!({}),
+            ),
+        };
     }
     if method == Method::POST {
         if full != "serviceaccounts/token" {
