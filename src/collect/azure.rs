@@ -482,6 +482,11 @@ pub fn arm_storage(r: &Resource) -> Value {
 /// The built-in role definitions `wi` ships (verified against the Azure built-in roles docs),
 /// used when a snapshot has assignments but not the definitions behind them.
 pub fn builtin_roles() -> Vec<RoleDefinition> {
+    static ROLES: std::sync::OnceLock<Vec<RoleDefinition>> = std::sync::OnceLock::new();
+    ROLES.get_or_init(parse_builtin_roles).clone()
+}
+
+fn parse_builtin_roles() -> Vec<RoleDefinition> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Raw {

@@ -207,6 +207,14 @@ impl Azure {
         }
     }
 
+    /// [`Azure::get`] when there is a URL to read.
+    async fn get_opt(&self, url: Option<&str>, graph: bool) -> Option<Got> {
+        match url {
+            Some(u) => Some(self.get(u, graph).await),
+            None => None,
+        }
+    }
+
     /// GET one URL (all pages), once per run, retrying throttling within the deadline.
     async fn get(&self, url: &str, graph: bool) -> Got {
         if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(url).cloned()) {
@@ -411,46 +419,16 @@ pub async fn collect(
         })
         .flatten();
     let (sp, app, by_object, cluster, rg, resources, vaults) = futures::join!(
-        async {
-            if have_cid {
-                Some(az.get(&sp_url, true).await)
-            } else {
-                None
-            }
-        },
-        async {
-            if have_cid {
-                Some(az.get(&app_url, true).await)
-            } else {
-                None
-            }
-        },
-        async {
-            if have_cid && crate::rules::support::is_guid(&cid) {
-                Some(az.get(&by_object_url, true).await)
-            } else {
-                None
-            }
-        },
-        async {
-            match &cluster_url {
-                Some(u) => Some(az.get(u, false).await),
-                None => None,
-            }
-        },
-        async {
-            match &rg_url {
-                Some(u) => Some(az.get(u, false).await),
-                None => None,
-            }
-        },
+        az.get_opt(have_cid.then_some(sp_url.as_str()), true),
+        az.get_opt(have_cid.then_some(app_url.as_str()), true),
+        az.get_opt(
+            (have_cid && crate::rules::support::is_guid(&cid)).then_some(by_object_url.as_str()),
+            true
+        ),
+        az.get_opt(cluster_url.as_deref(), false),
+        az.get_opt(rg_url.as_deref(), false),
         join_all(resource_urls.iter().map(|u| az.get(u, false))),
-        async {
-            match &vaults_url {
-                Some(u) => Some(az.get(u, false).await),
-                None => None,
-            }
-        },
+        az.get_opt(vaults_url.as_deref(), false),
     );
     let doc = |inv: &mut Inventory, v: Value, src: &str| {
         let mut out = Vec::new();
@@ -637,26 +615,17 @@ pub async fn collect(
     } else {
         None
     };
-    let opt = |u: &Option<String>, graph: bool| {
-        let u = u.clone();
-        async move {
-            match u {
-                Some(u) => Some(az.get(&u, graph).await),
-                None => None,
-            }
-        }
-    };
     // Deny assignments that apply to the principal at, above or below the subscription.
     let deny_url = principal.as_ref().zip(subscription.as_ref()).map(|(p, s)| {
         format!("{arm}/subscriptions/{s}/providers/Microsoft.Authorization/denyAssignments?api-version={API_AUTH}&$filter=gdprExportPrincipalId eq '{p}'")
     });
     let (mi, fics, app_fics, ras, ras_client, denies) = futures::join!(
-        opt(&mi_url, false),
-        opt(&fic_url, false),
-        opt(&app_fic_url, true),
-        opt(&ra_principal, false),
-        opt(&ra_client, false),
-        opt(&deny_url, false)
+        az.get_opt(mi_url.as_deref(), false),
+        az.get_opt(fic_url.as_deref(), false),
+        az.get_opt(app_fic_url.as_deref(), true),
+        az.get_opt(ra_principal.as_deref(), false),
+        az.get_opt(ra_client.as_deref(), false),
+        az.get_opt(deny_url.as_deref(), false)
     );
     match denies {
         Some(Got::Ok(v)) => doc(inv, v, "ARM"),
@@ -759,24 +728,17 @@ pub async fn collect(
     }
 
     // ---- round 3: each role definition once ---------------------------------------------------------
-    let defs = join_all(
-        definitions
-            .iter()
-            .map(|d| az.get_owned(format!("{arm}{d}?api-version={API_AUTH}"))),
-    )
-    .await;
+    let urls: Vec<String> = definitions
+        .iter()
+        .map(|d| format!("{arm}{d}?api-version={API_AUTH}"))
+        .collect();
+    let defs = join_all(urls.iter().map(|u| az.get(u, false))).await;
     for g in defs {
         if let Got::Ok(v) = g {
             doc(inv, v, "ARM");
         }
     }
     inv.manifest = Some(m);
-}
-
-impl Azure {
-    async fn get_owned(&self, url: String) -> Got {
-        self.get(&url, false).await
-    }
 }
 
 /// The Azure CLI's default subscription (`az account show`), when az is installed.

@@ -28,6 +28,7 @@ use serde_json::Value;
 
 use super::token;
 use super::{FileNote, Inventory, Manifest, ObjectKey, Unreadable};
+use crate::facts::resolve::{Request, resolve};
 use crate::facts::{EXCHANGE_AUDIENCE, TargetRef, WEBHOOK_DEPLOYMENT, WorkloadKind};
 
 /// How to reach the cluster: kubectl's flags.
@@ -166,7 +167,7 @@ async fn timed<T>(
 }
 
 /// A failed read as the collector records it: absent (404) or refused, with why.
-fn classify_err<T>(f: Fail, r: &Read) -> Got<T> {
+fn classify_err<T>(f: Fail) -> Got<T> {
     match f {
         Fail::Timeout(t) => Got::Refused(format!("timed out after {} (--request-timeout)", humantime(t))),
         Fail::Kube(kube::Error::Api(s)) if s.code == 404 => Got::NotFound,
@@ -176,10 +177,7 @@ fn classify_err<T>(f: Fail, r: &Read) -> Got<T> {
             s.message
         )),
         Fail::Kube(kube::Error::Api(s)) => Got::Refused(format!("HTTP {}: {}", s.code, s.message)),
-        Fail::Kube(e) => {
-            let _ = r;
-            Got::Refused(e.to_string())
-        }
+        Fail::Kube(e) => Got::Refused(e.to_string()),
     }
 }
 
@@ -191,19 +189,19 @@ fn humantime(d: Duration) -> String {
     }
 }
 
-async fn get<K>(n: &AtomicUsize, api: Api<K>, name: &str, r: &Read, timeout: Option<Duration>) -> Got<K>
+async fn get<K>(n: &AtomicUsize, api: Api<K>, name: &str, timeout: Option<Duration>) -> Got<K>
 where
     K: Clone + DeserializeOwned + std::fmt::Debug,
 {
     n.fetch_add(1, Ordering::Relaxed);
     match timed(timeout, api.get(name)).await {
         Ok(o) => Got::Ok(o),
-        Err(e) => classify_err(e, r),
+        Err(e) => classify_err(e),
     }
 }
 
 /// LIST with paging (500 a page, as kubectl does).
-async fn list<K>(n: &AtomicUsize, api: Api<K>, r: &Read, timeout: Option<Duration>) -> Got<Vec<K>>
+async fn list<K>(n: &AtomicUsize, api: Api<K>, timeout: Option<Duration>) -> Got<Vec<K>>
 where
     K: Clone + DeserializeOwned + std::fmt::Debug,
 {
@@ -224,7 +222,7 @@ where
                 }
             }
             Err(e) => {
-                return match classify_err::<()>(e, r) {
+                return match classify_err::<()>(e) {
                     // A namespace that does not exist lists as empty.
                     Got::NotFound | Got::Ok(()) => Got::Ok(out),
                     Got::Refused(w) => Got::Refused(w),
@@ -234,7 +232,7 @@ where
     }
 }
 
-async fn raw(n: &AtomicUsize, client: Client, path: &str, r: &Read, timeout: Option<Duration>) -> Got<String> {
+async fn raw(n: &AtomicUsize, client: Client, path: &str, timeout: Option<Duration>) -> Got<String> {
     n.fetch_add(1, Ordering::Relaxed);
     let req = match http::Request::get(path).body(Vec::new()) {
         Ok(r) => r,
@@ -242,7 +240,7 @@ async fn raw(n: &AtomicUsize, client: Client, path: &str, r: &Read, timeout: Opt
     };
     match timed(timeout, client.request_text(req)).await {
         Ok(t) => Got::Ok(t),
-        Err(e) => classify_err(e, r),
+        Err(e) => classify_err(e),
     }
 }
 
@@ -333,7 +331,7 @@ pub async fn collect(client: Client, opts: &Collect, timeout: Option<Duration>) 
         let name = t.name.as_str();
         macro_rules! g {
             ($ty:ty) => {
-                match get(n, Api::<$ty>::namespaced(c.clone(), ns), name, &r_target, timeout).await {
+                match get(n, Api::<$ty>::namespaced(c.clone(), ns), name, timeout).await {
                     Got::Ok(o) => Got::Ok(serde_json::to_value(o).unwrap_or(Value::Null)),
                     Got::NotFound => Got::NotFound,
                     Got::Refused(w) => Got::Refused(w),
@@ -351,34 +349,13 @@ pub async fn collect(client: Client, opts: &Collect, timeout: Option<Duration>) 
             WorkloadKind::ServiceAccount => Got::Ok(Value::Null), // the SA list covers it
         }
     };
-    let pods_fut = async {
-        if needs_pod_list {
-            Some(list(n, Api::<Pod>::namespaced(c.clone(), ns), &r_pods, timeout).await)
-        } else {
-            None
-        }
-    };
-    let rs_fut = async {
-        if needs_rs {
-            Some(list(n, Api::<ReplicaSet>::namespaced(c.clone(), ns), &r_rs, timeout).await)
-        } else {
-            None
-        }
-    };
-    let deploys_fut = async {
-        if needs_deploy_list {
-            Some(list(n, Api::<Deployment>::namespaced(c.clone(), ns), &r_deploys, timeout).await)
-        } else {
-            None
-        }
-    };
-    let jobs_fut = async {
-        if needs_jobs {
-            Some(list(n, Api::<Job>::namespaced(c.clone(), ns), &r_jobs, timeout).await)
-        } else {
-            None
-        }
-    };
+    let pods_fut = when(needs_pod_list, list(n, Api::<Pod>::namespaced(c.clone(), ns), timeout));
+    let rs_fut = when(needs_rs, list(n, Api::<ReplicaSet>::namespaced(c.clone(), ns), timeout));
+    let deploys_fut = when(
+        needs_deploy_list,
+        list(n, Api::<Deployment>::namespaced(c.clone(), ns), timeout),
+    );
+    let jobs_fut = when(needs_jobs, list(n, Api::<Job>::namespaced(c.clone(), ns), timeout));
     let webhook_fut = async {
         let reads: Vec<(Read, Read)> = WEBHOOK_NAMESPACES
             .iter()
@@ -400,14 +377,12 @@ pub async fn collect(client: Client, opts: &Collect, timeout: Option<Duration>) 
                 n,
                 Api::<Deployment>::namespaced(c.clone(), rd.namespace.as_deref().unwrap_or_default()),
                 WEBHOOK_DEPLOYMENT,
-                rd,
                 timeout,
             );
             let m = get(
                 n,
                 Api::<ConfigMap>::namespaced(c.clone(), rc.namespace.as_deref().unwrap_or_default()),
                 "azure-wi-webhook-config",
-                rc,
                 timeout,
             );
             futures::join!(d, m)
@@ -421,12 +396,12 @@ pub async fn collect(client: Client, opts: &Collect, timeout: Option<Duration>) 
         rs_fut,
         deploys_fut,
         jobs_fut,
-        list(n, Api::<ServiceAccount>::namespaced(c.clone(), ns), &r_sas, timeout),
-        get(n, Api::<Namespace>::all(c.clone()), ns, &r_ns, timeout),
-        list(n, Api::<MutatingWebhookConfiguration>::all(c.clone()), &r_mwc, timeout),
-        list(n, Api::<Event>::namespaced(c.clone(), ns), &r_events, timeout),
-        raw(n, c.clone(), "/.well-known/openid-configuration", &r_disc, timeout),
-        raw(n, c.clone(), "/openid/v1/jwks", &r_jwks, timeout),
+        list(n, Api::<ServiceAccount>::namespaced(c.clone(), ns), timeout),
+        get(n, Api::<Namespace>::all(c.clone()), ns, timeout),
+        list(n, Api::<MutatingWebhookConfiguration>::all(c.clone()), timeout),
+        list(n, Api::<Event>::namespaced(c.clone(), ns), timeout),
+        raw(n, c.clone(), "/.well-known/openid-configuration", timeout),
+        raw(n, c.clone(), "/openid/v1/jwks", timeout),
         webhook_fut,
     );
 
@@ -466,14 +441,13 @@ pub async fn collect(client: Client, opts: &Collect, timeout: Option<Duration>) 
     file(&mut log, &r_ns, namespace, |v| inv.namespaces.push(v));
     file(&mut log, &r_mwc, mwcs, |v| inv.webhook_configurations.extend(v));
     file(&mut log, &r_events, events, |v| inv.events.extend(v));
-    for ((rd, rc), (d, m)) in webhook {
+    for ((rd, _), (d, m)) in webhook {
         file(&mut log, &rd, d, |v| inv.deployments.push(v));
         match m {
             Got::Ok(v) => inv.config_maps.push(v),
             // An absent or unreadable ConfigMap only loses the webhook's default tenant.
             Got::NotFound | Got::Refused(_) => {}
         }
-        let _ = rc;
     }
     for (r, got) in [(&r_disc, disc), (&r_jwks, jwks)] {
         match got {
@@ -494,42 +468,42 @@ pub async fn collect(client: Client, opts: &Collect, timeout: Option<Duration>) 
     }
 
     // ---- round trip 2: owners beyond a ReplicaSet, nodes, the token --------------------------
-    let pods_of_target = target_pods(&inv, t);
+    // What the first round trip says about the target, through the resolver the rules use.
+    let probe = Request {
+        target: t.clone(),
+        at: None,
+        now: Timestamp::now(),
+        scopes: vec![],
+        data_action: None,
+    };
+    let facts = resolve(&inv, &probe)
+        .ok()
+        .filter(|f| f.template.is_some() || !f.pods.is_empty() || t.kind == WorkloadKind::ServiceAccount);
+    let pods: &[crate::facts::PodView] = facts.as_ref().map(|f| f.pods.as_slice()).unwrap_or_default();
     let mut owner_reads: Vec<(Read, &'static str, String)> = Vec::new();
     if t.kind == WorkloadKind::Pod {
-        for p in &pods_of_target {
-            for o in p
-                .metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .filter(|o| o.controller == Some(true))
-            {
-                let (kind, res): (&'static str, &'static str) = match o.kind.as_str() {
-                    "StatefulSet" => ("StatefulSet", "statefulsets"),
-                    "DaemonSet" => ("DaemonSet", "daemonsets"),
-                    "Job" => ("Job", "jobs"),
-                    _ => continue,
-                };
-                owner_reads.push((read(kind, res, "get", Some(ns), Some(&o.name)), kind, o.name.clone()));
-            }
+        for (kind, name) in pods.iter().filter_map(|p| p.owner.as_deref()?.split_once('/')) {
+            let (kind, res): (&'static str, &'static str) = match kind {
+                "StatefulSet" => ("StatefulSet", "statefulsets"),
+                "DaemonSet" => ("DaemonSet", "daemonsets"),
+                "Job" => ("Job", "jobs"),
+                _ => continue,
+            };
+            owner_reads.push((read(kind, res, "get", Some(ns), Some(name)), kind, name.to_string()));
         }
     }
-    let node_names: BTreeSet<String> = pods_of_target
+    let node_names: BTreeSet<String> = pods.iter().filter_map(|p| p.node_name.clone()).collect();
+    let sa_name = facts.as_ref().map(|f| f.service_account_name()).unwrap_or_default();
+    // Bind the token to a running pod of that ServiceAccount, with the audience its projected
+    // volume asks for: exactly what the kubelet hands the pod.
+    let bound = pods
         .iter()
-        .filter_map(|p| p.spec.as_ref()?.node_name.clone())
-        .collect();
-    let sa_name = service_account_of(&inv, t);
-    let bound = pods_of_target
-        .iter()
-        .find(|p| {
-            p.spec
-                .as_ref()
-                .and_then(|s| s.service_account_name.clone())
-                .unwrap_or_else(|| "default".into())
-                == sa_name
-        })
-        .and_then(|p| Some((p.metadata.name.clone()?, p.metadata.uid.clone()?, audience_of(p))));
+        .find(|p| p.service_account() == sa_name)
+        .and_then(|p| Some((p.name.clone(), p.uid.clone()?)));
+    let audience = match (&facts, &bound) {
+        (Some(f), Some(_)) => f.projected_audience(),
+        _ => EXCHANGE_AUDIENCE.to_string(),
+    };
     let r_token = read(
         "TokenRequest",
         "serviceaccounts/token",
@@ -540,11 +514,9 @@ pub async fn collect(client: Client, opts: &Collect, timeout: Option<Duration>) 
     let owner_fut = join_all(owner_reads.iter().map(|(r, kind, name)| async move {
         let api_ns = ns;
         let v = match *kind {
-            "StatefulSet" => {
-                to_value(get(n, Api::<StatefulSet>::namespaced(c.clone(), api_ns), name, r, timeout).await)
-            }
-            "DaemonSet" => to_value(get(n, Api::<DaemonSet>::namespaced(c.clone(), api_ns), name, r, timeout).await),
-            _ => to_value(get(n, Api::<Job>::namespaced(c.clone(), api_ns), name, r, timeout).await),
+            "StatefulSet" => to_value(get(n, Api::<StatefulSet>::namespaced(c.clone(), api_ns), name, timeout).await),
+            "DaemonSet" => to_value(get(n, Api::<DaemonSet>::namespaced(c.clone(), api_ns), name, timeout).await),
+            _ => to_value(get(n, Api::<Job>::namespaced(c.clone(), api_ns), name, timeout).await),
         };
         (r.clone(), v)
     }));
@@ -559,33 +531,27 @@ pub async fn collect(client: Client, opts: &Collect, timeout: Option<Duration>) 
                 n,
                 Api::<Node>::all(c.clone()),
                 r.name.as_deref().unwrap_or_default(),
-                r,
                 timeout,
             )
             .await,
         )
     }));
+    // No token when the target could not be read (no ServiceAccount to ask for), or when its
+    // pods run as another ServiceAccount than the template names (nothing to bind to).
+    let want_token = opts.token_request && facts.is_some() && (bound.is_some() || pods.is_empty());
     let token_fut = async {
-        if !opts.token_request
-            || t.kind != WorkloadKind::ServiceAccount && bound.is_none() && !pods_of_target.is_empty()
-        {
+        if !want_token {
             return None;
         }
-        let (bound_ref, audience) = match &bound {
-            Some((name, uid, aud)) => (
-                Some(BoundObjectReference {
-                    api_version: Some("v1".into()),
-                    kind: Some("Pod".into()),
-                    name: Some(name.clone()),
-                    uid: Some(uid.clone()),
-                }),
-                aud.clone(),
-            ),
-            None => (None, EXCHANGE_AUDIENCE.to_string()),
-        };
+        let bound_ref = bound.as_ref().map(|(name, uid)| BoundObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some("Pod".into()),
+            name: Some(name.clone()),
+            uid: Some(uid.clone()),
+        });
         let tr = TokenRequest {
             spec: TokenRequestSpec {
-                audiences: vec![audience],
+                audiences: vec![audience.clone()],
                 // The API server's minimum: the token is decoded in memory and dropped.
                 expiration_seconds: Some(600),
                 bound_object_ref: bound_ref,
@@ -622,11 +588,12 @@ pub async fn collect(client: Client, opts: &Collect, timeout: Option<Duration>) 
             },
             None => log.refused(&r_token, "the TokenRequest answer holds no token".into()),
         },
-        Some(Err(e)) => match classify_err::<()>(e, &r_token) {
+        Some(Err(e)) => match classify_err::<()>(e) {
             Got::NotFound => log.refused(&r_token, format!("serviceaccount {sa_name} not found")),
             Got::Refused(w) => log.refused(&r_token, w),
             Got::Ok(()) => {}
         },
+        None if facts.is_none() => {} // the target's own refusal is already recorded
         None if !opts.token_request => log.refused(
             &r_token,
             "--no-token-request: the token's claims were not checked (the issuer link reports from the discovery document)".into(),
@@ -645,137 +612,17 @@ pub async fn collect(client: Client, opts: &Collect, timeout: Option<Duration>) 
     (inv, stats)
 }
 
+/// Run `f` only when `cond` holds (futures are lazy: a skipped one sends nothing).
+async fn when<T>(cond: bool, f: impl std::future::Future<Output = T>) -> Option<T> {
+    if cond { Some(f.await) } else { None }
+}
+
 fn to_value<K: serde::Serialize>(g: Got<K>) -> Got<Value> {
     match g {
         Got::Ok(o) => Got::Ok(serde_json::to_value(o).unwrap_or(Value::Null)),
         Got::NotFound => Got::NotFound,
         Got::Refused(w) => Got::Refused(w),
     }
-}
-
-/// The target's own pods among those collected.
-fn target_pods<'a>(inv: &'a Inventory, t: &TargetRef) -> Vec<&'a Pod> {
-    let ns = t.namespace.as_str();
-    let owned_by = |p: &Pod, kind: &str, names: &[String]| {
-        p.metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .any(|o| o.kind == kind && names.contains(&o.name))
-    };
-    let in_ns = inv
-        .pods
-        .iter()
-        .filter(move |p| p.metadata.namespace.as_deref().unwrap_or("default") == ns);
-    match t.kind {
-        WorkloadKind::Pod => in_ns
-            .filter(|p| p.metadata.name.as_deref() == Some(t.name.as_str()))
-            .collect(),
-        WorkloadKind::ServiceAccount => vec![],
-        WorkloadKind::Deployment => {
-            let rs: Vec<String> = inv
-                .replica_sets
-                .iter()
-                .filter(|r| {
-                    r.metadata
-                        .owner_references
-                        .iter()
-                        .flatten()
-                        .any(|o| o.kind == "Deployment" && o.name == t.name)
-                })
-                .filter_map(|r| r.metadata.name.clone())
-                .collect();
-            in_ns.filter(|p| owned_by(p, "ReplicaSet", &rs)).collect()
-        }
-        WorkloadKind::CronJob => {
-            let jobs: Vec<String> = inv
-                .jobs
-                .iter()
-                .filter(|j| {
-                    j.metadata
-                        .owner_references
-                        .iter()
-                        .flatten()
-                        .any(|o| o.kind == "CronJob" && o.name == t.name)
-                })
-                .filter_map(|j| j.metadata.name.clone())
-                .collect();
-            in_ns.filter(|p| owned_by(p, "Job", &jobs)).collect()
-        }
-        k => in_ns
-            .filter(|p| owned_by(p, k.kind_name(), std::slice::from_ref(&t.name)))
-            .collect(),
-    }
-}
-
-/// The ServiceAccount the target runs as (template first, else its first pod).
-fn service_account_of(inv: &Inventory, t: &TargetRef) -> String {
-    if t.kind == WorkloadKind::ServiceAccount {
-        return t.name.clone();
-    }
-    let from_spec = |s: Option<&k8s_openapi::api::core::v1::PodSpec>| {
-        s.and_then(|s| s.service_account_name.clone().or_else(|| s.service_account.clone()))
-            .filter(|s| !s.is_empty())
-    };
-    let named =
-        |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.name.as_deref() == Some(t.name.as_str());
-    let tpl = match t.kind {
-        WorkloadKind::Deployment => inv
-            .deployments
-            .iter()
-            .find(|d| named(&d.metadata))
-            .and_then(|d| from_spec(d.spec.as_ref()?.template.spec.as_ref())),
-        WorkloadKind::ReplicaSet => inv
-            .replica_sets
-            .iter()
-            .find(|d| named(&d.metadata))
-            .and_then(|d| from_spec(d.spec.as_ref()?.template.as_ref()?.spec.as_ref())),
-        WorkloadKind::StatefulSet => inv
-            .stateful_sets
-            .iter()
-            .find(|d| named(&d.metadata))
-            .and_then(|d| from_spec(d.spec.as_ref()?.template.spec.as_ref())),
-        WorkloadKind::DaemonSet => inv
-            .daemon_sets
-            .iter()
-            .find(|d| named(&d.metadata))
-            .and_then(|d| from_spec(d.spec.as_ref()?.template.spec.as_ref())),
-        WorkloadKind::Job => inv
-            .jobs
-            .iter()
-            .find(|d| named(&d.metadata))
-            .and_then(|d| from_spec(d.spec.as_ref()?.template.spec.as_ref())),
-        WorkloadKind::CronJob => inv
-            .cron_jobs
-            .iter()
-            .find(|d| named(&d.metadata))
-            .and_then(|d| from_spec(d.spec.as_ref()?.job_template.spec.as_ref()?.template.spec.as_ref())),
-        _ => None,
-    };
-    tpl.or_else(|| target_pods(inv, t).first().and_then(|p| from_spec(p.spec.as_ref())))
-        .unwrap_or_else(|| "default".into())
-}
-
-/// The audience the pod's projected token asks for (a webhook `--audience` shows here).
-fn audience_of(p: &Pod) -> String {
-    let file = p.spec.as_ref().and_then(|s| {
-        s.containers
-            .iter()
-            .flat_map(|c| c.env.iter().flatten())
-            .find(|e| e.name == "AZURE_FEDERATED_TOKEN_FILE")
-            .and_then(|e| e.value.clone())
-    });
-    p.spec
-        .as_ref()
-        .and_then(|s| s.volumes.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.projected.as_ref()?.sources.as_ref())
-        .flatten()
-        .filter_map(|s| s.service_account_token.as_ref())
-        .find(|t| t.audience.is_some() && file.as_deref().is_none_or(|f| f.ends_with(&t.path)))
-        .and_then(|t| t.audience.clone())
-        .unwrap_or_else(|| EXCHANGE_AUDIENCE.to_string())
 }
 
 /// The recent logs of every container of a pod (`kubectl logs --tail`), for `wi explain --logs`.

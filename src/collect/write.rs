@@ -73,79 +73,63 @@ pub fn write(
             .iter()
             .find_map(|r| a::arm_segment(&r.scope, "subscriptions"))
             .unwrap_or_default();
-        let mut az: Vec<(&str, Value)> = Vec::new();
-        if !inv.clusters.is_empty() {
-            az.push((
-                "azure/clusters.json",
-                json!({"value": inv.clusters.iter().map(a::arm_cluster).collect::<Vec<_>>()}),
-            ));
-        }
-        if !inv.managed_identities.is_empty() {
-            az.push((
-                "azure/identities.json",
-                json!({"value": inv.managed_identities.iter().map(a::arm_identity).collect::<Vec<_>>()}),
-            ));
-        }
         let (mi_fics, app_fics): (Vec<_>, Vec<_>) = inv
             .credentials
             .iter()
             .partition(|c| c.parent.as_deref().is_some_and(|p| p.starts_with("/subscriptions/")));
-        if !mi_fics.is_empty() {
-            az.push((
-                "azure/federated-credentials.json",
-                json!({"value": mi_fics.iter().map(|c| a::arm_credential_doc(c)).collect::<Vec<_>>()}),
-            ));
-        }
-        for app in &inv.applications {
+        let mut az: Vec<(String, Option<Value>)> = vec![
+            ("azure/clusters.json".into(), value_list(&inv.clusters, a::arm_cluster)),
+            (
+                "azure/identities.json".into(),
+                value_list(&inv.managed_identities, a::arm_identity),
+            ),
+            (
+                "azure/federated-credentials.json".into(),
+                value_list(&mi_fics, |c| a::arm_credential_doc(c)),
+            ),
+            (
+                "graph/applications.json".into(),
+                value_list(&inv.applications, a::graph_application),
+            ),
+            (
+                "graph/service-principals.json".into(),
+                value_list(&inv.service_principals, a::graph_service_principal),
+            ),
+            (
+                "azure/role-assignments.json".into(),
+                value_list(&inv.role_assignments, |r| a::arm_role_assignment(r, &sub)),
+            ),
+            (
+                "azure/role-definitions.json".into(),
+                value_list(&inv.role_definitions, |d| a::arm_role_definition(d, &sub)),
+            ),
+            (
+                "azure/deny-assignments.json".into(),
+                value_list(&inv.deny_assignments, a::arm_deny_assignment),
+            ),
+            (
+                "azure/key-vaults.json".into(),
+                value_list(&inv.key_vaults, a::arm_key_vault),
+            ),
+            (
+                "azure/storage-accounts.json".into(),
+                value_list(&inv.storage_accounts, a::arm_storage),
+            ),
+        ];
+        // Graph names an app's credentials only through the list's context: one file per app.
+        for (i, app) in inv.applications.iter().enumerate() {
             let mine: Vec<_> = app_fics
                 .iter()
                 .copied()
                 .filter(|c| c.parent.as_deref().is_none_or(|p| p == app.object_id))
                 .collect();
             if !mine.is_empty() {
-                az.push((
-                    "graph/app-federated-credentials.json",
-                    a::graph_credentials(&app.object_id, &mine, "https://graph.microsoft.com"),
-                ));
+                let doc = a::graph_credentials(&app.object_id, &mine, "https://graph.microsoft.com");
+                az.push((format!("graph/app-federated-credentials{}.json", suffix(i)), Some(doc)));
             }
         }
-        if !inv.applications.is_empty() {
-            az.push((
-                "graph/applications.json",
-                json!({"value": inv.applications.iter().map(a::graph_application).collect::<Vec<_>>()}),
-            ));
-        }
-        if !inv.service_principals.is_empty() {
-            az.push((
-                "graph/service-principals.json",
-                json!({"value": inv.service_principals.iter().map(a::graph_service_principal).collect::<Vec<_>>()}),
-            ));
-        }
-        if !inv.role_assignments.is_empty() {
-            az.push(("azure/role-assignments.json", json!({"value": inv.role_assignments.iter().map(|r| a::arm_role_assignment(r, &sub)).collect::<Vec<_>>()})));
-        }
-        if !inv.role_definitions.is_empty() {
-            az.push(("azure/role-definitions.json", json!({"value": inv.role_definitions.iter().map(|d| a::arm_role_definition(d, &sub)).collect::<Vec<_>>()})));
-        }
-        if !inv.deny_assignments.is_empty() {
-            az.push((
-                "azure/deny-assignments.json",
-                json!({"value": inv.deny_assignments.iter().map(a::arm_deny_assignment).collect::<Vec<_>>()}),
-            ));
-        }
-        if !inv.key_vaults.is_empty() {
-            az.push((
-                "azure/key-vaults.json",
-                json!({"value": inv.key_vaults.iter().map(a::arm_key_vault).collect::<Vec<_>>()}),
-            ));
-        }
-        if !inv.storage_accounts.is_empty() {
-            az.push((
-                "azure/storage-accounts.json",
-                json!({"value": inv.storage_accounts.iter().map(a::arm_storage).collect::<Vec<_>>()}),
-            ));
-        }
-        for (rel, mut v) in az {
+        for (rel, v) in az {
+            let Some(mut v) = v else { continue };
             if let Some(r) = red.as_mut() {
                 r.value(&mut v);
             }
@@ -212,6 +196,11 @@ pub fn write(
         written.push(rel);
     }
     Ok((written, written_target))
+}
+
+/// `{"value": [...]}` of the rendered items, or `None` for no items (no file).
+fn value_list<T>(items: &[T], f: impl Fn(&T) -> Value) -> Option<Value> {
+    (!items.is_empty()).then(|| json!({ "value": items.iter().map(f).collect::<Vec<_>>() }))
 }
 
 fn suffix(i: usize) -> String {

@@ -142,6 +142,9 @@ pub struct PodView {
     pub token_projections: Vec<TokenProjection>,
     /// Name of the controlling owner (`ReplicaSet/x`), for pods.
     pub owner: Option<String>,
+    /// The pod's uid (a TokenRequest binds to it); `None` for templates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
 }
 
 impl PodView {
@@ -566,8 +569,6 @@ pub struct Facts {
     pub template: Option<PodView>,
     /// The running pods the facts contain.
     pub pods: Vec<PodView>,
-    /// Whether pods were looked for (a snapshot with no Pod objects cannot say).
-    pub pods_collected: bool,
     /// Nodes the pods run on, when the snapshot holds them.
     pub nodes: Vec<Node>,
     /// What the collector could not read (forbidden, timed out), with the command to check.
@@ -644,6 +645,20 @@ impl Facts {
             self.target.namespace,
             self.service_account_name()
         )
+    }
+    /// The audience the pods' projected token asks for (a webhook `--audience` shows here),
+    /// found by the path `AZURE_FEDERATED_TOKEN_FILE` names; the exchange audience otherwise.
+    pub fn projected_audience(&self) -> String {
+        let from_pods = self.pods.iter().find_map(|p| {
+            let file = p
+                .app_containers()
+                .find_map(|c| c.env_value("AZURE_FEDERATED_TOKEN_FILE").and_then(|e| e.value.clone()))?;
+            p.token_projections
+                .iter()
+                .find(|t| t.audience.is_some() && file.ends_with(&t.path))
+                .and_then(|t| t.audience.clone())
+        });
+        from_pods.unwrap_or_else(|| EXCHANGE_AUDIENCE.to_string())
     }
     /// The issuer we expect tokens to carry: the cluster's, else the token's own.
     pub fn cluster_issuer(&self) -> Option<&str> {

@@ -239,7 +239,6 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
         workload,
         template,
         pods,
-        pods_collected: !inv.pods.is_empty(),
         namespace,
         service_account,
         annotated_service_accounts,
@@ -429,35 +428,9 @@ fn workload_and_pods(inv: &Inventory, t: &TargetRef) -> Result<Found, NotFound> 
             }
         }};
     }
-    let workload = |kind: WorkloadKind, m: &ObjectMeta| Workload {
-        kind,
-        name: m.name.clone().unwrap_or_default(),
-        namespace: ns.to_string(),
-        labels: labels(m),
-        created: ts(&m.clone()),
-        use_label_written: written(
-            m,
-            &template_label_path(kind).iter().map(String::as_str).collect::<Vec<_>>(),
-        ),
-    };
-    let template_view = |kind: WorkloadKind, m: &ObjectMeta, tpl: Option<&PodTemplateSpec>| {
-        tpl.map(|tpl| {
-            pod_view(
-                &format!(
-                    "{}/{} (pod template)",
-                    kind.short(),
-                    m.name.as_deref().unwrap_or_default()
-                ),
-                true,
-                m.name.as_deref().unwrap_or_default(),
-                ns,
-                tpl.metadata.as_ref(),
-                tpl.spec.as_ref(),
-                ts(m),
-                None,
-            )
-        })
-    };
+    let workload = |kind: WorkloadKind, m: &ObjectMeta| workload_of(kind, m, ns);
+    let template_view =
+        |kind: WorkloadKind, m: &ObjectMeta, tpl: Option<&PodTemplateSpec>| template_of(kind, m, ns, tpl);
     let pods_owned = |kind: &str, owners: &[&ObjectMeta]| -> Vec<PodView> {
         pods_in_ns()
             .filter(|p| {
@@ -575,6 +548,35 @@ fn workload_and_pods(inv: &Inventory, t: &TargetRef) -> Result<Found, NotFound> 
     }
 }
 
+fn workload_of(kind: WorkloadKind, m: &ObjectMeta, ns: &str) -> Workload {
+    let label_path = template_label_path(kind);
+    Workload {
+        kind,
+        name: m.name.clone().unwrap_or_default(),
+        namespace: ns.to_string(),
+        labels: labels(m),
+        created: ts(m),
+        use_label_written: written(m, &label_path.iter().map(String::as_str).collect::<Vec<_>>()),
+    }
+}
+
+/// The pod template of a workload, as the next pod will get it.
+fn template_of(kind: WorkloadKind, m: &ObjectMeta, ns: &str, tpl: Option<&PodTemplateSpec>) -> Option<PodView> {
+    let name = m.name.as_deref().unwrap_or_default();
+    tpl.map(|tpl| {
+        pod_view(
+            &format!("{}/{name} (pod template)", kind.short()),
+            true,
+            name,
+            ns,
+            tpl.metadata.as_ref(),
+            tpl.spec.as_ref(),
+            ts(m),
+            None,
+        )
+    })
+}
+
 /// The top-level owner of a pod present in the inventory, and the template it came from.
 fn pod_owner(inv: &Inventory, p: &Pod) -> (Option<Workload>, Option<PodView>) {
     let ns = meta_ns(&p.metadata);
@@ -587,35 +589,8 @@ fn pod_owner(inv: &Inventory, p: &Pod) -> (Option<Workload>, Option<PodView>) {
     else {
         return (None, None);
     };
-    let wl = |kind: WorkloadKind, m: &ObjectMeta| Workload {
-        kind,
-        name: m.name.clone().unwrap_or_default(),
-        namespace: ns.to_string(),
-        labels: labels(m),
-        created: ts(m),
-        use_label_written: written(
-            m,
-            &template_label_path(kind).iter().map(String::as_str).collect::<Vec<_>>(),
-        ),
-    };
-    let tv = |kind: WorkloadKind, m: &ObjectMeta, tpl: Option<&PodTemplateSpec>| {
-        tpl.map(|tpl| {
-            pod_view(
-                &format!(
-                    "{}/{} (pod template)",
-                    kind.short(),
-                    m.name.as_deref().unwrap_or_default()
-                ),
-                true,
-                m.name.as_deref().unwrap_or_default(),
-                ns,
-                tpl.metadata.as_ref(),
-                tpl.spec.as_ref(),
-                ts(m),
-                None,
-            )
-        })
-    };
+    let wl = |kind: WorkloadKind, m: &ObjectMeta| workload_of(kind, m, ns);
+    let tv = |kind: WorkloadKind, m: &ObjectMeta, tpl: Option<&PodTemplateSpec>| template_of(kind, m, ns, tpl);
     let same = |m: &ObjectMeta| {
         meta_ns(m) == ns
             && (m.uid.as_deref() == Some(owner.uid.as_str()) || m.name.as_deref() == Some(owner.name.as_str()))
@@ -820,6 +795,7 @@ fn pod_view(
         containers,
         token_projections,
         owner,
+        uid: meta.and_then(|m| m.uid.clone()),
     }
 }
 

@@ -1,6 +1,6 @@
 //! WI203: the token's aud contains the exchange audience.
 use super::{Check, Rule, Severity};
-use crate::facts::{EXCHANGE_AUDIENCE, Facts};
+use crate::facts::Facts;
 use crate::report::Link;
 
 pub static RULE: Rule = Rule {
@@ -15,25 +15,11 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-/// The audience the pod's projected token asks for (a webhook `--audience` shows here).
-pub fn expected_audience(f: &Facts) -> String {
-    let from_pods = f.pods.iter().find_map(|p| {
-        let file = p
-            .app_containers()
-            .find_map(|c| c.env_value("AZURE_FEDERATED_TOKEN_FILE").and_then(|e| e.value.clone()))?;
-        p.token_projections
-            .iter()
-            .find(|t| t.audience.is_some() && file.ends_with(&t.path))
-            .and_then(|t| t.audience.clone())
-    });
-    from_pods.unwrap_or_else(|| EXCHANGE_AUDIENCE.to_string())
-}
-
 fn check(f: &Facts) -> Check {
     let Some(t) = f.token.get() else {
         return Check::from_unknown("projected token", &f.token);
     };
-    let want = expected_audience(f);
+    let want = f.projected_audience();
     if t.aud.iter().any(|a| a == &want) {
         return Check::pass(format!("the token's aud contains {want}"));
     }

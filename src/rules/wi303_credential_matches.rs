@@ -1,5 +1,5 @@
 //! WI303: a federated credential on the identity matches issuer, subject and audience.
-use super::{Check, Rule, Severity, support::sh, wi203_token_audience::expected_audience};
+use super::{Check, Rule, Severity, support::sh};
 use crate::facts::{EXCHANGE_AUDIENCE, Fact, Facts, FederatedCredential, Identity, IdentityKind};
 use crate::report::Link;
 
@@ -30,7 +30,7 @@ pub fn want(f: &Facts) -> Option<Want> {
         (None, Some(i)) => (i.to_string(), "cluster issuer"),
         (None, None) => return None,
     };
-    let exp_aud = expected_audience(f);
+    let exp_aud = f.projected_audience();
     let audience = token
         .and_then(|t| t.aud.iter().find(|a| **a == exp_aud).cloned())
         .unwrap_or(exp_aud);
