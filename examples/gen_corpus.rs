@@ -130,6 +130,8 @@ struct Snap {
     discovery: Option<Value>,
     jwks: Option<Value>,
     extra: BTreeMap<String, String>,
+    /// Lines appended to the snapshot's manifest (which always records the collection time).
+    manifest: String,
 }
 
 #[derive(Clone)]
@@ -441,6 +443,7 @@ fn base() -> Snap {
         discovery: Some(discovery(ISSUER)),
         jwks: Some(json!({"keys": [Value::Null]})), // filled with key 1 when written
         extra: BTreeMap::new(),
+        manifest: String::new(),
     }
 }
 
@@ -529,6 +532,12 @@ fn write(dir: &Path, s: &Snap, keys: &[Key; 2]) {
         )
         .expect("write");
     }
+    // Like `wi collect`, record when the snapshot was taken: time-based checks default to it.
+    let manifest = format!(
+        "apiVersion: wi/v1\nkind: SnapshotManifest\ncollectedAt: \"{AT}\"\n{}",
+        s.manifest
+    );
+    fs::write(dir.join("wi-snapshot.yaml"), manifest).expect("write");
     for (p, text) in &s.extra {
         let p = dir.join(p);
         fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
@@ -681,13 +690,10 @@ fn scenarios() -> Vec<(Case, Snap)> {
         &[("WI401", "skip"), ("WI402", "pass")],
         &|s| {
             s.azure.insert("azure/keyvault-show.json".into(), keyvault(KV, false, json!([{"applicationId": null, "objectId": PRINCIPAL_ID, "permissions": {"certificates": [], "keys": [], "secrets": ["Get", "List"], "storage": []}, "tenantId": TENANT}])));
-            s.azure.insert("azure/role-assignment-list.json".into(), json!([]));
+            // `az role assignment list` printed an empty list: the manifest records the search.
             s.azure.remove("azure/role-assignment-list.json");
             s.extra.insert("azure/role-assignment-list.json".into(), "[]\n".into());
-            s.extra.insert(
-                "wi-snapshot.yaml".into(),
-                "apiVersion: wi/v1\nkind: SnapshotManifest\nnotFound:\n- kind: RoleAssignment\n".into(),
-            );
+            s.manifest.push_str("notFound:\n- kind: RoleAssignment\n");
         },
     );
     add(

@@ -306,7 +306,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             let req = Request {
                 target: TargetRef { kind, namespace, name },
                 at,
-                now: Timestamp::now(),
+                now: now(),
                 scopes: scope,
                 data_action,
             };
@@ -335,7 +335,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             let probe = Request {
                 target: t.clone(),
                 at: None,
-                now: Timestamp::now(),
+                now: now(),
                 scopes: vec![],
                 data_action: None,
             };
@@ -368,7 +368,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                     name,
                 },
                 at: demo::AT.parse().ok(),
-                now: Timestamp::now(),
+                now: now(),
                 scopes: vec![demo::SCOPE.into()],
                 data_action: None,
             };
@@ -551,7 +551,7 @@ async fn azure(
     let probe = Request {
         target: target.clone(),
         at: None,
-        now: Timestamp::now(),
+        now: now(),
         scopes: scopes.to_vec(),
         data_action: None,
     };
@@ -611,6 +611,12 @@ fn live(
         }
         Ok((inv, namespace))
     })
+}
+
+/// The clock, to the second (reports show it; nanoseconds are noise).
+fn now() -> Timestamp {
+    let t = Timestamp::now();
+    Timestamp::from_second(t.as_second()).unwrap_or(t)
 }
 
 fn validate_namespace(ns: &str) -> Result<(), Fatal> {

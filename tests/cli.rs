@@ -417,3 +417,64 @@ fn the_manifest_pins_time_and_makes_objects_absent() {
         .expect("WI106");
     assert_eq!(wi106["status"], "fail", "{wi106}");
 }
+
+#[test]
+fn without_at_a_snapshot_is_judged_as_of_when_it_was_taken() {
+    // The scenario records its collection time: no --at needed for a healthy verdict.
+    let s = common::healthy();
+    let snap = s.snapshot();
+    let out = wi(&[
+        "doctor",
+        "deploy/checkout-api",
+        "-n",
+        "payments",
+        "--snapshot",
+        snap.to_str().expect("p"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // Without a recorded time, "now" is later than the token: still a failure, but WI205 says
+    // why first and gives the --at to judge the snapshot as of then.
+    let d = tempfile::tempdir().expect("tmp");
+    let copy = d.path().join("s");
+    assert!(
+        std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&snap)
+            .arg(&copy)
+            .status()
+            .expect("cp")
+            .success()
+    );
+    fs::remove_file(copy.join("wi-snapshot.yaml")).expect("rm");
+    let out = wi(&[
+        "doctor",
+        "deploy/checkout-api",
+        "-n",
+        "payments",
+        "--snapshot",
+        copy.to_str().expect("p"),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let f = v["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .find(|f| f["rule"] == "WI205")
+        .expect("WI205")
+        .clone();
+    assert_eq!(f["status"], "fail");
+    assert!(
+        f["message"].as_str().expect("m").contains("records no collection time"),
+        "{f}"
+    );
+    assert!(
+        f["fixes"][0]["command"]
+            .as_str()
+            .expect("c")
+            .contains("--at 2026-03-10T09:00:00Z"),
+        "{f}"
+    );
+}

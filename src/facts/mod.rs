@@ -563,6 +563,9 @@ pub struct TargetScope {
 pub struct Facts {
     /// Evaluation time: `--at`, the snapshot's collection time, or now.
     pub at: Timestamp,
+    /// Whether `at` is only the clock: neither `--at` nor a recorded collection time.
+    #[serde(default)]
+    pub at_is_clock: bool,
     pub target: TargetRef,
     pub workload: Option<Workload>,
     /// The pod template: what the next pod will get.

@@ -36,6 +36,7 @@ pub struct NotFound(pub String);
 pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
     let t = &req.target;
     let ns = t.namespace.as_str();
+    let at_is_clock = req.at.is_none() && inv.manifest.as_ref().and_then(|m| m.collected_at).is_none();
     let at = req
         .at
         .or_else(|| inv.manifest.as_ref().and_then(|m| m.collected_at))
@@ -232,6 +233,7 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
         })
         .unwrap_or_default();
     Ok(Facts {
+        at_is_clock,
         nodes,
         unreadable,
         at,

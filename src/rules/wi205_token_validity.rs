@@ -56,6 +56,25 @@ fn check(f: &Facts) -> Check {
             .compare(format!("{} nbf", t.source), Some(&fmt_ts(nbf)), Some(&format!("<= {at}")));
     }
     if now >= exp {
+        // With no --at and no recorded collection time, "now" may simply be later than the
+        // snapshot: say so first, with the flag that judges it as of when it was taken.
+        if f.at_is_clock {
+            let taken = t
+                .iat
+                .map(fmt_ts)
+                .unwrap_or_else(|| "<when the snapshot was taken>".into());
+            return Check::fail(format!(
+                "the token expired at {} ({} before now); the snapshot records no collection time, so if it was taken earlier, judge it as of then with --at (the token was issued at {taken})",
+                fmt_ts(exp),
+                human(now - exp)
+            ))
+            .compare(format!("{} exp", t.source), Some(&fmt_ts(exp)), Some(&format!("> {at}")))
+            .fix(
+                "Judge the snapshot as of when it was taken",
+                format!("wi doctor {} -n {} --at {taken} --snapshot <DIR>", f.target.display(), f.namespace()),
+            )
+            .fix("If the pod's file really is stale, the kubelet is not refreshing it: restart the pod", f.restart_command());
+        }
         return Check::fail(format!(
             "the token expired at {}, {} before the evaluation time {at}; Entra answers AADSTS700024 (\"Client assertion is not within its valid time range\")",
             fmt_ts(exp),
