@@ -32,29 +32,25 @@ fn start(s: &Scenario, b: AzureBehaviour) -> Live {
     }
 }
 
-fn run(live: &Live, s: &Scenario, extra: &[&str]) -> (Option<i32>, Value) {
-    let mut args: Vec<String> = s.case["args"]
-        .as_array()
-        .expect("args")
-        .iter()
-        .map(|v| v.as_str().expect("arg").to_string())
-        .collect();
-    args.extend([
-        "--kubeconfig".into(),
-        live.kubeconfig.display().to_string(),
-        "-o".into(),
-        "json".into(),
-    ]);
+/// `wi ARGS` against the fakes: the kubeconfig, the scenario's cluster, the Azure endpoints.
+fn wi_live(live: &Live, s: &Scenario, mut args: Vec<String>) -> std::process::Output {
+    args.extend(["--kubeconfig".into(), live.kubeconfig.display().to_string()]);
     if let Some(c) = cluster_id(&s.snapshot()) {
         args.extend(["--cluster".into(), c]);
     }
-    args.extend(extra.iter().map(|e| e.to_string()));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wi"));
     cmd.args(&args).env_remove("AZURE_SUBSCRIPTION_ID");
     for (k, v) in live.azure.env() {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run wi");
+    cmd.output().expect("run wi")
+}
+
+fn run(live: &Live, s: &Scenario, extra: &[&str]) -> (Option<i32>, Value) {
+    let mut args = s.case_args();
+    args.extend(["-o".into(), "json".into()]);
+    args.extend(extra.iter().map(|e| e.to_string()));
+    let out = wi_live(live, s, args);
     let v = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{}: no JSON ({e}): {}", s.name, String::from_utf8_lossy(&out.stderr)));
     (out.status.code(), v)
@@ -231,12 +227,7 @@ fn unused(_: &Path) {}
 
 /// `wi collect` with Azure; returns the directory written.
 fn collect(live: &Live, s: &Scenario, dir: &Path, redact: bool) {
-    let args: Vec<String> = s.case["args"]
-        .as_array()
-        .expect("args")
-        .iter()
-        .map(|v| v.as_str().expect("arg").to_string())
-        .collect();
+    let args = s.case_args();
     let mut a: Vec<String> = vec![
         "collect".into(),
         args[1].clone(),
@@ -245,22 +236,13 @@ fn collect(live: &Live, s: &Scenario, dir: &Path, redact: bool) {
         "--output-dir".into(),
         dir.display().to_string(),
     ];
-    a.extend(["--kubeconfig".into(), live.kubeconfig.display().to_string()]);
     if let Some(i) = args.iter().position(|x| x == "--scope") {
         a.extend(["--scope".into(), args[i + 1].clone()]);
-    }
-    if let Some(c) = cluster_id(&s.snapshot()) {
-        a.extend(["--cluster".into(), c]);
     }
     if redact {
         a.push("--redact".into());
     }
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wi"));
-    cmd.args(&a).env_remove("AZURE_SUBSCRIPTION_ID");
-    for (k, v) in live.azure.env() {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("collect");
+    let out = wi_live(live, s, a);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -286,12 +268,7 @@ fn collect_with_azure_then_doctor_snapshot_equals_live() {
         let tmp = tempfile::tempdir().expect("tmp");
         let dir = tmp.path().join("snap");
         collect(&live, &s, &dir, false);
-        let mut args: Vec<String> = s.case["args"]
-            .as_array()
-            .expect("args")
-            .iter()
-            .map(|v| v.as_str().expect("arg").to_string())
-            .collect();
+        let mut args: Vec<String> = s.case_args();
         args.extend([
             "--snapshot".into(),
             dir.display().to_string(),

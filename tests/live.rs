@@ -16,12 +16,7 @@ use serde_json::Value;
 
 /// The case's arguments without the snapshot (live runs read the fake).
 fn live_args(s: &Scenario, kubeconfig: &Path, extra: &[&str]) -> Vec<String> {
-    let mut a: Vec<String> = s.case["args"]
-        .as_array()
-        .expect("args")
-        .iter()
-        .map(|v| v.as_str().expect("arg").to_string())
-        .collect();
+    let mut a: Vec<String> = s.case_args();
     a.push("--kubeconfig".into());
     a.push(kubeconfig.display().to_string());
     // These tests cover the Kubernetes half; tests/azure.rs covers Azure.

@@ -66,9 +66,11 @@ pub async fn connect(c: &Connect) -> Result<(Client, String), String> {
         None if explicit => Config::from_kubeconfig(&options)
             .await
             .map_err(|e| format!("kubeconfig: {e}"))?,
-        None => Config::infer()
-            .await
-            .map_err(|e| format!("no kubeconfig (KUBECONFIG, ~/.kube/config) and not running in a cluster: {e}"))?,
+        None => Config::infer().await.map_err(|e| {
+            format!(
+                "no cluster to talk to: no kubeconfig (KUBECONFIG, ~/.kube/config) and not running in a pod\n  cause: {e}\n  hint: pass --kubeconfig FILE or --context NAME, or diagnose files with --snapshot DIR (wi demo shows one)"
+            )
+        })?,
     };
     if let Some(u) = &c.as_user {
         config.auth_info.impersonate = Some(u.clone());

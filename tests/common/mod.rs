@@ -40,14 +40,18 @@ impl Scenario {
     pub fn snapshot(&self) -> PathBuf {
         self.dir.join("snapshot")
     }
-    /// The case's command line, with the snapshot directory appended.
-    pub fn args(&self, extra: &[&str]) -> Vec<String> {
-        let mut a: Vec<String> = self.case["args"]
+    /// The case's command line as case.json states it.
+    pub fn case_args(&self) -> Vec<String> {
+        self.case["args"]
             .as_array()
             .expect("args")
             .iter()
             .map(|v| v.as_str().expect("arg").to_string())
-            .collect();
+            .collect()
+    }
+    /// The case's command line, with the snapshot directory appended.
+    pub fn args(&self, extra: &[&str]) -> Vec<String> {
+        let mut a = self.case_args();
         a.push("--snapshot".into());
         a.push(self.snapshot().display().to_string());
         a.extend(extra.iter().map(|s| s.to_string()));
