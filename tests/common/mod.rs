@@ -3,6 +3,7 @@
 
 pub mod fake_azure;
 pub mod fake_kube;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
