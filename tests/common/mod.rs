@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fake_azure;
+pub mod fake_entra;
 pub mod fake_kube;
 pub mod tls;
 
