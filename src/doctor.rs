@@ -3,7 +3,7 @@
 use crate::collect::Inventory;
 use crate::facts::Facts;
 use crate::facts::resolve::{NotFound, Request, resolve};
-use crate::report::{self, Input, LinkStatus, Report, SCHEMA_VERSION, Target};
+use crate::report::{self, Evidence, Input, LinkStatus, Report, SCHEMA_VERSION, Target};
 use crate::rules;
 
 pub fn facts(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
@@ -17,10 +17,29 @@ pub fn report(facts: &Facts, input: Input) -> Report {
         .map(|l| {
             let mine: Vec<_> = findings.iter().filter(|f| f.link == *l).collect();
             let (status, decided_by) = report::link_status(&mine);
+            let log_evidence = facts
+                .logs
+                .iter()
+                .flat_map(|scan| scan.matches.iter().map(move |m| (scan, m)))
+                .filter(|(_, m)| m.link == l.as_str())
+                .map(|(scan, m)| Evidence {
+                    source: format!(
+                        "logs of pod/{}: {} ×{} ({})",
+                        scan.pod,
+                        m.code.clone().unwrap_or_else(|| m.signature.clone()),
+                        m.count,
+                        m.title
+                    ),
+                    observed: Some(m.last_line.clone()),
+                    expected: None,
+                    difference: None,
+                })
+                .collect();
             LinkStatus {
                 link: *l,
                 status,
                 decided_by,
+                log_evidence,
             }
         })
         .collect();
@@ -47,5 +66,7 @@ pub fn report(facts: &Facts, input: Input) -> Report {
                 command: u.command.clone(),
             })
             .collect(),
+        probe: facts.probe.clone(),
+        logs: facts.logs.clone(),
     }
 }

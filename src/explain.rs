@@ -23,7 +23,83 @@ pub struct Signature {
 
 /// The embedded catalog. A malformed table is caught by the catalog test, never at run time.
 pub fn catalog() -> Vec<Signature> {
-    serde_json::from_str(include_str!("data/explain-signatures.json")).unwrap_or_default()
+    cached().to_vec()
+}
+
+fn cached() -> &'static [Signature] {
+    static CATALOG: std::sync::OnceLock<Vec<Signature>> = std::sync::OnceLock::new();
+    CATALOG.get_or_init(|| serde_json::from_str(include_str!("data/explain-signatures.json")).unwrap_or_default())
+}
+
+/// A signature found in logs: how often, and the most recent line (tokens scrubbed).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LogHit {
+    #[serde(flatten)]
+    pub matched: Match,
+    pub count: usize,
+    pub last_line: String,
+}
+
+/// Every signature in `text`, line by line, most recent line kept (first-seen order).
+pub fn scan_lines(text: &str) -> Vec<LogHit> {
+    let mut hits: Vec<LogHit> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        for m in explain(line).matches {
+            let shown = scrub(line);
+            match hits.iter_mut().find(|h| h.matched.signature == m.signature) {
+                Some(h) => {
+                    h.count += 1;
+                    h.last_line = shown;
+                    h.matched = m;
+                }
+                None => hits.push(LogHit {
+                    matched: m,
+                    count: 1,
+                    last_line: shown,
+                }),
+            }
+        }
+    }
+    hits
+}
+
+/// A log line fit for a report: JWT-shaped strings replaced, at most 400 characters.
+pub fn scrub(line: &str) -> String {
+    let mut out = String::new();
+    for (i, word) in line.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&scrub_word(word));
+    }
+    if out.chars().count() > 400 {
+        out = out.chars().take(400).collect::<String>() + "…";
+    }
+    out
+}
+
+/// `eyJ…` segments (JWTs, also inside quotes or key=value) become `<token redacted>`.
+fn scrub_word(w: &str) -> String {
+    let mut out = String::new();
+    let mut rest = w;
+    while let Some(i) = rest.find("eyJ") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' || c == '='))
+            .unwrap_or(tail.len());
+        if tail[..end].matches('.').count() >= 1 && end > 20 {
+            out.push_str("<token redacted>");
+        } else {
+            out.push_str(&tail[..end]);
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -71,8 +147,8 @@ pub struct Explanation {
 pub fn explain(text: &str) -> Explanation {
     let lower = text.to_lowercase();
     let ex = extract(text);
-    let mut found: Vec<(usize, Signature)> = catalog()
-        .into_iter()
+    let mut found: Vec<(usize, &Signature)> = cached()
+        .iter()
         .filter_map(|s| {
             let at = s.patterns.iter().filter_map(|p| lower.find(&p.to_lowercase())).min()?;
             Some((at, s))
@@ -84,9 +160,9 @@ pub fn explain(text: &str) -> Explanation {
     let mut matches: Vec<Match> = Vec::new();
     let mut taken: Vec<(usize, usize)> = Vec::new();
     let mut sorted = found;
-    sorted.sort_by(|a, b| a.0.cmp(&b.0).then(longest(&b.1).cmp(&longest(&a.1))));
+    sorted.sort_by(|a, b| a.0.cmp(&b.0).then(longest(b.1).cmp(&longest(a.1))));
     for (at, s) in sorted {
-        let len = longest(&s);
+        let len = longest(s);
         if s.code.is_some() && taken.iter().any(|(a, l)| *a == at && *l > len) {
             continue;
         }

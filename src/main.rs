@@ -143,6 +143,25 @@ enum Command {
         /// The data action the workload needs at every --scope (default: by resource type).
         #[arg(long, value_name = "ACTION")]
         data_action: Option<String>,
+        /// Fetch the issuer's discovery document and JWKS from outside, as Entra does
+        /// (default: true when live, false for --snapshot; --probe always fetches).
+        #[arg(long = "fetch-issuer", env = "WI_FETCH_ISSUER", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+        fetch_issuer: Option<bool>,
+        /// Prove the chain: exchange the pod's projected token for an Azure token at Entra, as
+        /// the Azure SDKs do (the access token is never shown). Also fetches the issuer.
+        #[arg(long)]
+        probe: bool,
+        /// The scope of the --probe exchange (default: <ARM endpoint>/.default).
+        #[arg(long = "probe-scope", value_name = "SCOPE", requires = "probe")]
+        probe_scope: Option<String>,
+        /// With --probe: one read-only call to each Key Vault or Storage --scope's data plane
+        /// (see `wi explain WI407` for the exact request).
+        #[arg(long = "probe-data-plane", requires = "probe")]
+        probe_data_plane: bool,
+        /// Scan the target pod's recent container logs for known errors and attach the matches
+        /// to the links they implicate (live only).
+        #[arg(long)]
+        logs: bool,
         #[command(flatten)]
         render: RenderArgs,
     },
@@ -252,9 +271,32 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             at,
             scope,
             data_action,
+            fetch_issuer,
+            probe,
+            probe_scope,
+            probe_data_plane,
+            logs,
             render,
         } => {
             let (kind, name) = wi::target::parse(&target).map_err(Fatal::usage)?;
+            if let Some(p) = &probe_scope
+                && !(p.ends_with("/.default") && p.contains("://") && !p.contains(char::is_whitespace))
+            {
+                return Err(Fatal::usage(format!(
+                    "--probe-scope {p:?} is not a resource scope (e.g. https://vault.azure.net/.default)"
+                )));
+            }
+            if probe_data_plane && scope.is_empty() {
+                return Err(Fatal::usage(
+                    "--probe-data-plane needs a --scope naming a Key Vault or Storage account",
+                ));
+            }
+            if logs && snapshot.is_some() {
+                return Err(Fatal::usage(
+                    "--logs reads the pod's logs from the cluster; it cannot be combined with --snapshot (use `wi explain -` on saved logs)",
+                ));
+            }
+            wi::collect::azure_live::endpoints(&kube.cloud).map_err(Fatal::usage)?;
             if let Some(ns) = &namespace {
                 validate_namespace(ns)?;
             }
@@ -276,9 +318,10 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                     "--data-action {a:?} is not an Azure action (e.g. Microsoft.KeyVault/vaults/secrets/getSecret/action)"
                 )));
             }
-            let (inv, namespace, input) = match snapshot {
+            let is_live = snapshot.is_none();
+            let (mut inv, namespace, input) = match snapshot {
                 None => {
-                    let (inv, namespace) = live(&kube, kind, name.clone(), namespace, &scope, render.verbose)?;
+                    let (inv, namespace) = live(&kube, kind, name.clone(), namespace, &scope, logs, render.verbose)?;
                     (
                         inv,
                         namespace,
@@ -310,6 +353,19 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                 scopes: scope,
                 data_action,
             };
+            let opts = collect::prove::Options {
+                fetch_issuer: probe || fetch_issuer.unwrap_or(is_live),
+                probe,
+                probe_scope,
+                data_plane: probe_data_plane,
+                cloud: kube.cloud.clone(),
+                timeout: kube.connect()?.1.unwrap_or(std::time::Duration::from_secs(30)),
+            };
+            if opts.fetch_issuer || opts.probe {
+                runtime()?
+                    .block_on(collect::prove::prove(&mut inv, &req, &opts))
+                    .map_err(Fatal::usage)?;
+            }
             let code = diagnose(&inv, &req, input, &render);
             std::mem::forget(inv); // see diagnose()
             code
@@ -329,7 +385,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             for s in &scope {
                 validate_scope(s)?;
             }
-            let (inv, namespace) = live(&kube, kind, name.clone(), namespace, &scope, true)?;
+            let (inv, namespace) = live(&kube, kind, name.clone(), namespace, &scope, false, true)?;
             let t = TargetRef { kind, namespace, name };
             // The target must exist (or be unreadable, which the manifest records).
             let probe = Request {
@@ -575,6 +631,7 @@ fn live(
     name: String,
     namespace: Option<String>,
     scopes: &[String],
+    logs: bool,
     verbose: bool,
 ) -> Result<(collect::Inventory, String), Fatal> {
     let (connect, timeout) = k.connect()?;
@@ -592,10 +649,47 @@ fn live(
             },
             token_request: !k.no_token_request,
         };
-        let (mut inv, stats) = collect::kube::collect(client, &opts, timeout).await;
-        if !k.no_azure {
-            azure(k, &mut inv, &opts.target, scopes, timeout).await?;
-        }
+        let (mut inv, stats) = collect::kube::collect(client.clone(), &opts, timeout).await;
+        let log_pod = if logs {
+            let probe = Request {
+                target: opts.target.clone(),
+                at: None,
+                now: now(),
+                scopes: vec![],
+                data_action: None,
+            };
+            doctor::facts(&inv, &probe)
+                .ok()
+                .and_then(|f| f.pods.first().map(|p| p.name.clone()))
+        } else {
+            None
+        };
+        let read_logs = async {
+            match &log_pod {
+                Some(p) => Some(collect::PodLogs {
+                    pod: p.clone(),
+                    text: collect::kube::pod_logs(client.clone(), &namespace, p, 500).await,
+                }),
+                None if logs => Some(collect::PodLogs {
+                    pod: opts.target.display(),
+                    text: Err("no running pod of the target to read logs from".into()),
+                }),
+                None => None,
+            }
+        };
+        let (got_logs, az) = if k.no_azure {
+            (read_logs.await, Ok(()))
+        } else {
+            let mut az_inv = std::mem::take(&mut inv);
+            let (l, r) = futures::join!(read_logs, async {
+                let r = azure(k, &mut az_inv, &opts.target, scopes, timeout).await;
+                (r, az_inv)
+            });
+            inv = r.1;
+            (l, r.0)
+        };
+        az?;
+        inv.logs.extend(got_logs);
         if verbose {
             let _ = writeln!(
                 std::io::stderr(),

@@ -69,6 +69,9 @@ pub struct LinkStatus {
     /// The rule that decides the status (first failing, else first unknown, else first warning).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
+    /// `--logs`: the pod's log lines that implicate this link (most recent per signature).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_evidence: Vec<Evidence>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -132,6 +135,13 @@ pub struct Report {
     /// Reads that were refused or timed out, even where a check passed on other evidence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<Refused>,
+    /// `--probe`: the exchange as made and Entra's answer (never the token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<crate::facts::Probe>,
+    /// `--logs`: each pod read, how many lines, and every signature found (with its link,
+    /// `none` when the cause lies outside the chain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<crate::facts::LogScan>,
 }
 
 impl Report {

@@ -39,6 +39,7 @@ fn wi_live(live: &Live, s: &Scenario, mut args: Vec<String>) -> std::process::Ou
         args.extend(["--cluster".into(), c]);
     }
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wi"));
+    common::sealed(&mut cmd);
     cmd.args(&args).env_remove("AZURE_SUBSCRIPTION_ID");
     for (k, v) in live.azure.env() {
         cmd.env(k, v);
@@ -190,7 +191,7 @@ fn no_credentials_is_unknown_not_a_crash() {
     let kube = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
     let tmp = tempfile::tempdir().expect("tmp");
     let kc = kube.kubeconfig(tmp.path(), "default");
-    let out = Command::new(env!("CARGO_BIN_EXE_wi"))
+    let out = common::sealed(&mut Command::new(env!("CARGO_BIN_EXE_wi")))
         .args([
             "doctor",
             "deploy/checkout-api",
@@ -343,6 +344,7 @@ fn subscription_from_the_az_cli_and_cluster_from_the_nodes() {
         .status()
         .expect("chmod");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wi"));
+    common::sealed(&mut cmd);
     cmd.args([
         "doctor",
         &format!("pod/{}", "checkout-api-7d9f8c6b5-x2k4q"),

@@ -131,7 +131,7 @@ fn unrecognised_text_is_said_so_with_exit_0() {
 
 #[test]
 fn text_from_stdin() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wi"))
+    let mut child = common::sealed(&mut Command::new(env!("CARGO_BIN_EXE_wi")))
         .args(["explain", "-", "-o", "json"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -190,4 +190,89 @@ fn logs_of_a_pod_are_read_through_the_api_server() {
         "{:?}",
         fake.requests()
     );
+}
+
+#[test]
+fn doctor_logs_attach_matches_to_the_links_they_implicate_and_scrub_tokens() {
+    let s = common::healthy();
+    let mut world = world_from(&s.snapshot());
+    let jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6cGF5bWVudHM6Y2hlY2tvdXQtYXBpIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+    world.logs = Some(format!(
+        "info: starting\n\
+         error: AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: 'https://a/'. Assertion Subject: 'system:serviceaccount:payments:checkout-api'. Assertion Audience: 'api://AzureADTokenExchange'.\n\
+         debug: client_assertion={jwt}\n\
+         error: AADSTS70021: No matching federated identity record found for presented assertion (retry 2) token={jwt}\n\
+         error: Key Vault returned 403 ForbiddenByRbac: Caller is not authorized to perform action on resource.\n"
+    ));
+    let fake = FakeKube::start(world, Behaviour::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kc = fake.kubeconfig(tmp.path(), "payments");
+    let args = [
+        "doctor",
+        "deploy/checkout-api",
+        "-n",
+        "payments",
+        "--at",
+        "2026-03-10T09:20:00Z",
+        "--no-azure",
+        "--logs",
+        "--kubeconfig",
+        kc.to_str().expect("p"),
+    ];
+    let mut json_args = args.to_vec();
+    json_args.extend(["-o", "json"]);
+    let out = common::wi(&json_args);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", common::stderr(&out)));
+    let link = |name: &str| {
+        v["links"]
+            .as_array()
+            .expect("links")
+            .iter()
+            .find(|l| l["link"] == name)
+            .expect("link")
+            .clone()
+    };
+    let fic = link("federated-credential");
+    let ev = fic["log_evidence"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no log evidence: {} {}", v["logs"], common::stderr(&out)));
+    assert_eq!(ev.len(), 1, "{fic}");
+    assert!(
+        ev[0]["source"].as_str().expect("s").contains("AADSTS70021 ×2"),
+        "{ev:?}"
+    );
+    assert!(
+        ev[0]["observed"].as_str().expect("o").contains("<token redacted>"),
+        "{ev:?}"
+    );
+    let rbac = link("role-assignment");
+    assert!(
+        rbac["log_evidence"][0]["source"]
+            .as_str()
+            .expect("s")
+            .contains("ForbiddenByRbac"),
+        "{rbac}"
+    );
+    assert!(link("issuer").get("log_evidence").is_none());
+    assert_eq!(v["logs"][0]["pod"], "checkout-api-7d9f8c6b5-x2k4q");
+    let table = common::wi(&args);
+    for o in [&out, &table] {
+        let all = format!("{}{}", common::stdout(o), common::stderr(o));
+        assert!(!all.contains("eyJhbGci"), "a token from the logs reached the output");
+    }
+    assert!(
+        common::stdout(&table).contains("AADSTS70021 ×2 → federated-credential link"),
+        "{}",
+        common::stdout(&table)
+    );
+}
+
+#[test]
+fn doctor_logs_needs_a_cluster() {
+    let s = common::healthy();
+    let args = s.args(&["--logs"]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = common::wi(&refs);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(common::stderr(&out).contains("--logs"), "{}", common::stderr(&out));
 }

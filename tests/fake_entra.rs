@@ -692,7 +692,7 @@ fn an_unreachable_or_unknown_issuer_is_90061() {
 }
 
 #[test]
-fn a_kid_missing_from_the_jwks_is_50013_key_not_found() {
+fn a_kid_missing_from_the_jwks_is_7000272_key_not_in_metadata() {
     let e = FakeEntra::start(directory());
     let kid = issuer_key(1).kid;
     let r = post(&e, TENANT, &sdk_form(CLIENT_ID, &token(ROTATED, SUBJECT)));
@@ -700,9 +700,9 @@ fn a_kid_missing_from_the_jwks_is_50013_key_not_found() {
         &r,
         401,
         "invalid_client",
-        50013,
+        7000272,
         &[&format!(
-            "Assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '{kid}']"
+            "The certificate with identifier {kid} used to sign the federated credential could not be found in the metadata of identity provider {ROTATED}."
         )],
     );
 }
@@ -844,7 +844,7 @@ fn the_log_records_every_outcome_but_no_assertion() {
     let log = e.requests();
     assert_eq!(
         log.iter().map(|r| (r.status, r.error_code)).collect::<Vec<_>>(),
-        [(200, None), (401, Some(50013)), (401, Some(700213))]
+        [(200, None), (401, Some(7000272)), (401, Some(700213))]
     );
     let dump = format!("{log:?}");
     for a in &assertions {

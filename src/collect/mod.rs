@@ -8,7 +8,10 @@
 pub mod azure;
 pub mod azure_live;
 pub mod classify;
+pub mod issuer;
 pub mod kube;
+pub mod probe;
+pub mod prove;
 pub mod redact;
 pub mod snapshot;
 pub mod token;
@@ -58,6 +61,13 @@ pub struct Inventory {
     pub discovery: Vec<Discovery>,
     pub jwks: Vec<token::JwksFile>,
     pub manifest: Option<Manifest>,
+    /// The issuer fetched from outside (live, or a snapshot with --probe).
+    pub external_issuer: Option<issuer::ExternalFetch>,
+    /// The --probe token exchange.
+    pub probe: Option<crate::facts::Probe>,
+    /// `wi doctor --logs`: the target pod's recent container logs (in memory only; never
+    /// written to a snapshot), or why they could not be read.
+    pub logs: Vec<PodLogs>,
 
     /// What each file turned out to be, for `-v`.
     pub files: Vec<FileNote>,
@@ -102,12 +112,26 @@ impl Inventory {
             tokens,
             discovery,
             jwks,
+            logs,
             files
         );
         if self.manifest.is_none() {
             self.manifest = o.manifest;
         }
+        if self.external_issuer.is_none() {
+            self.external_issuer = o.external_issuer;
+        }
+        if self.probe.is_none() {
+            self.probe = o.probe;
+        }
     }
+}
+
+/// One pod's recent logs, as read for `wi doctor --logs`.
+#[derive(Debug, Clone)]
+pub struct PodLogs {
+    pub pod: String,
+    pub text: Result<String, String>,
 }
 
 /// A note about one input file: what it held, or why it was ignored.

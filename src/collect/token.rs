@@ -18,6 +18,13 @@ use crate::facts::{JwkSummary, Jwks, SignatureCheck, Token};
 #[derive(Clone)]
 pub struct RawToken(String);
 
+impl RawToken {
+    /// The compact token, for the one request that must send it (the --probe exchange).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Debug for RawToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("RawToken(<redacted>)")
@@ -144,7 +151,8 @@ impl TokenFile {
         }
     }
 
-    fn verify(&self, jwks: Option<&JwksFile>) -> crate::facts::Fact<SignatureCheck> {
+    /// The signature checked against `jwks` (unknown without a raw token or keys).
+    pub fn verify(&self, jwks: Option<&JwksFile>) -> crate::facts::Fact<SignatureCheck> {
         use crate::facts::Fact;
         let Some(raw) = &self.raw else {
             if let Some(s) = &self.recorded_signature {

@@ -604,12 +604,51 @@ pub struct Facts {
     /// Deny assignments the facts hold (none when they were not collected).
     pub deny_assignments: Vec<DenyAssignment>,
     pub scopes: Vec<TargetScope>,
+    /// The issuer fetched from outside (`None`: not fetched — a snapshot without --probe).
+    #[serde(default)]
+    pub external_issuer: Option<ExternalIssuer>,
+    /// `--probe` (`None`: not asked for).
+    #[serde(default)]
+    pub probe: Option<Probe>,
+    /// `--logs`: what the target pod's recent logs say.
+    #[serde(default)]
+    pub logs: Vec<LogScan>,
 }
 
 impl Facts {
     /// The collector's refusal for a kind, if any.
     pub fn refused(&self, kind: &str) -> Option<&Unreadable> {
         self.unreadable.iter().find(|u| u.kind.eq_ignore_ascii_case(kind))
+    }
+    /// The tenant the pods send their token request to, and where that was learned.
+    pub fn pod_tenant(&self) -> Option<(String, String)> {
+        if let Some(sa) = self.service_account.get()
+            && let Some(t) = sa.annotations.get(TENANT_ID_ANNOTATION)
+        {
+            return Some((
+                t.clone(),
+                format!("serviceaccount/{} annotation {TENANT_ID_ANNOTATION}", sa.name),
+            ));
+        }
+        if let Some(t) = self.pods.iter().find_map(|p| {
+            p.app_containers()
+                .find_map(|c| c.env_value("AZURE_TENANT_ID").and_then(|e| e.value.clone()))
+                .map(|v| (v, format!("{} env AZURE_TENANT_ID", p.source)))
+        }) {
+            return Some(t);
+        }
+        if let Some(t) = &self.webhook_tenant {
+            return Some((t.clone(), "configmap azure-wi-webhook-config AZURE_TENANT_ID".into()));
+        }
+        // AKS and Arc issuer URLs embed the cluster's tenant, the webhook's default.
+        let iss = self.cluster_issuer()?;
+        let seg = iss.split('/').nth(3)?;
+        crate::rules::support::is_guid(seg).then(|| {
+            (
+                seg.to_string(),
+                "the tenant in the cluster's issuer URL (the webhook's default tenant)".into(),
+            )
+        })
     }
     /// The check to report when a rule needs a pod and the facts hold none.
     pub fn no_subject(&self) -> crate::rules::Check {
@@ -696,4 +735,121 @@ impl Facts {
     pub fn workload_ref(&self) -> Option<String> {
         self.workload.as_ref().map(|w| format!("{}/{}", w.kind.short(), w.name))
     }
+}
+
+/// One HTTPS GET made the way Entra makes it: what was asked and what came back.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HttpFetch {
+    pub url: String,
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    pub content_type: Option<String>,
+    /// `Location` of a redirect (never followed).
+    pub location: Option<String>,
+    /// Why the fetch did not yield a JSON document (timeout, TLS, status, size, not JSON).
+    pub error: Option<String>,
+    pub elapsed_ms: u64,
+}
+
+/// The issuer as Entra sees it: discovery and JWKS fetched from outside the cluster over HTTPS.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExternalIssuer {
+    /// The issuer URL fetched (the token's iss, else the cluster's issuer).
+    pub issuer_url: String,
+    pub discovery: HttpFetch,
+    /// The discovery document's `issuer`, when it was read.
+    pub document_issuer: Option<String>,
+    pub jwks_uri: Option<String>,
+    /// `None` when the JWKS was not fetched (the discovery step failed).
+    pub jwks: Option<HttpFetch>,
+    pub key_count: usize,
+    pub kids: Vec<String>,
+    /// The token's signature checked against the public JWKS (filled while resolving).
+    pub signature: Option<SignatureCheck>,
+    /// The proxy the requests went through (`HTTPS_PROXY`, credentials removed).
+    pub proxy: Option<String>,
+    /// Addresses the issuer's host resolved to, when all are private (Entra cannot reach them).
+    pub private_addresses: Vec<String>,
+}
+
+/// `--probe`: the token exchange, done as the Azure Identity SDKs do it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Probe {
+    /// The token endpoint, `<authority>/<tenant>/oauth2/v2.0/token`.
+    pub endpoint: String,
+    pub tenant: String,
+    /// Where the tenant came from (the pod's AZURE_TENANT_ID, the annotation, …).
+    pub tenant_source: String,
+    pub client_id: String,
+    pub scope: String,
+    /// Which token was presented (its source; never the token).
+    pub assertion: String,
+    pub outcome: ProbeOutcome,
+    /// `--probe-data-plane`: one read-only call per --scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_plane: Vec<DataPlaneProbe>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum ProbeOutcome {
+    /// Entra issued an access token (dropped at once; only its decoded claims are kept).
+    Issued {
+        expires_in: Option<i64>,
+        /// tid, oid, appid/azp, aud of the access token.
+        claims: BTreeMap<String, String>,
+    },
+    /// Entra answered with an error body.
+    Rejected {
+        status: u16,
+        error: String,
+        /// `AADSTS70021`, from `error_codes` or the description.
+        code: Option<String>,
+        /// The description's first line (the AADSTS text, without trace lines).
+        description: String,
+        trace_id: Option<String>,
+        correlation_id: Option<String>,
+        timestamp: Option<String>,
+    },
+    /// No usable answer (network, TLS, timeout, not Entra's JSON).
+    Failed { error: String },
+    /// The probe could not be attempted (no raw token, no client id, …).
+    NotRun { reason: String },
+}
+
+/// `--probe-data-plane`: one harmless read-only request to a --scope's data plane.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DataPlaneProbe {
+    pub scope: String,
+    /// `GET <url>`, and why this request proves authorization without reading a secret.
+    pub request: String,
+    pub why: String,
+    pub status: Option<u16>,
+    /// The service's error code (`ForbiddenByRbac`, `AuthorizationPermissionMismatch`, …).
+    pub code: Option<String>,
+    pub message: Option<String>,
+    /// `authorized`, `denied`, or `unknown` (could not tell).
+    pub verdict: String,
+}
+
+/// `wi doctor --logs`: the known error signatures in one pod's recent logs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LogScan {
+    pub pod: String,
+    pub lines: usize,
+    /// Why the logs could not be read.
+    pub error: Option<String>,
+    pub matches: Vec<LogMatch>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LogMatch {
+    pub signature: String,
+    pub code: Option<String>,
+    /// The link the error implicates (`none` when the cause lies outside the chain).
+    pub link: String,
+    pub title: String,
+    pub count: usize,
+    /// The most recent matching line, tokens scrubbed.
+    pub last_line: String,
 }

@@ -164,6 +164,19 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
         ),
     };
     let discovery = select_discovery(inv, issuer_hint.as_deref());
+    let external_issuer = inv.external_issuer.as_ref().map(|e| {
+        let mut x = e.fact.clone();
+        if let Some(tf) = token_file
+            && !e.keys.is_empty()
+        {
+            let public = JwksFile {
+                source: x.jwks_uri.clone().unwrap_or_default(),
+                keys: e.keys.clone(),
+            };
+            x.signature = tf.verify(Some(&public)).get().cloned();
+        }
+        x
+    });
     let jwks = match jwks_file {
         Some(j) => Fact::found(j.summary()),
         None if let Some(u) = inv.manifest.as_ref().and_then(|m| m.unreadable("JWKS", None)) => {
@@ -258,6 +271,36 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
         credentials,
         other_credentials,
         role_assignments,
+        external_issuer,
+        probe: inv.probe.clone(),
+        logs: inv
+            .logs
+            .iter()
+            .map(|l| match &l.text {
+                Ok(text) => LogScan {
+                    pod: l.pod.clone(),
+                    lines: text.lines().count(),
+                    error: None,
+                    matches: crate::explain::scan_lines(text)
+                        .into_iter()
+                        .map(|h| LogMatch {
+                            signature: h.matched.signature,
+                            code: h.matched.code,
+                            link: h.matched.link,
+                            title: h.matched.title,
+                            count: h.count,
+                            last_line: h.last_line,
+                        })
+                        .collect(),
+                },
+                Err(e) => LogScan {
+                    pod: l.pod.clone(),
+                    lines: 0,
+                    error: Some(e.clone()),
+                    matches: vec![],
+                },
+            })
+            .collect(),
         role_definitions,
         deny_assignments,
         scopes,

@@ -58,6 +58,54 @@ pub fn render(r: &Report, st: &Style) -> String {
     out.push('\n');
     out.push_str(&chain(r, st));
     out.push('\n');
+    if let Some(p) = &r.probe {
+        let (status, what) = match &p.outcome {
+            crate::facts::ProbeOutcome::Issued { .. } => (
+                Status::Pass,
+                format!("Entra issued an access token for {} (not shown)", p.scope),
+            ),
+            crate::facts::ProbeOutcome::Rejected {
+                status, description, ..
+            } => (Status::Fail, format!("Entra refused (HTTP {status}): {description}")),
+            other => (Status::Unknown, crate::collect::prove::outcome_line(other)),
+        };
+        let _ = writeln!(out, "{} probe: {what}", paint(mark(status), status, st));
+        if !p.endpoint.is_empty() {
+            let _ = writeln!(
+                out,
+                "  POST {} · client {} · tenant {} ({})",
+                p.endpoint, p.client_id, p.tenant, p.tenant_source
+            );
+        }
+        out.push('\n');
+    }
+    for scan in &r.logs {
+        match &scan.error {
+            Some(e) => {
+                let _ = writeln!(out, "{} logs of pod/{}: not read: {e}", mark(Status::Unknown), scan.pod);
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "logs of pod/{}: {} line(s), {} known error(s)",
+                    scan.pod,
+                    scan.lines,
+                    scan.matches.len()
+                );
+                for m in &scan.matches {
+                    let _ = writeln!(
+                        out,
+                        "  {} ×{} → {} link: {}",
+                        m.code.clone().unwrap_or_else(|| m.signature.clone()),
+                        m.count,
+                        m.link,
+                        m.last_line
+                    );
+                }
+            }
+        }
+        out.push('\n');
+    }
 
     // Non-passing findings, grouped: identical unknowns (same reason) print once.
     let mut printed_unknowns: Vec<(String, Vec<String>)> = Vec::new();

@@ -27,6 +27,7 @@ mod wi114_pods_match_template;
 mod wi115_legacy_pod_identity;
 mod wi116_tenant_id_annotation;
 mod wi117_virtual_node;
+mod wi118_probe_tenant;
 mod wi201_oidc_issuer_enabled;
 mod wi202_token_issuer;
 mod wi203_token_audience;
@@ -36,17 +37,22 @@ mod wi206_token_lifetime;
 mod wi207_discovery_issuer;
 mod wi208_jwks_key;
 mod wi209_token_signature;
+mod wi210_issuer_from_outside;
+mod wi211_probe_issuer;
 mod wi301_identity_resolves;
 mod wi302_tenant_matches;
 mod wi303_credential_matches;
 mod wi304_credential_count;
 mod wi305_credential_propagation;
+mod wi306_probe_exchange;
+mod wi307_probe_agrees;
 mod wi401_role_grants_data_action;
 mod wi402_keyvault_access_policy;
 mod wi403_assignee_is_principal;
 mod wi404_least_privilege;
 mod wi405_assignment_propagation;
 mod wi406_target_network_rules;
+mod wi407_probe_data_plane;
 
 use std::collections::BTreeMap;
 
@@ -175,6 +181,7 @@ pub static REGISTRY: &[&Rule] = &[
     &wi115_legacy_pod_identity::RULE,
     &wi116_tenant_id_annotation::RULE,
     &wi117_virtual_node::RULE,
+    &wi118_probe_tenant::RULE,
     &wi201_oidc_issuer_enabled::RULE,
     &wi202_token_issuer::RULE,
     &wi203_token_audience::RULE,
@@ -184,17 +191,22 @@ pub static REGISTRY: &[&Rule] = &[
     &wi207_discovery_issuer::RULE,
     &wi208_jwks_key::RULE,
     &wi209_token_signature::RULE,
+    &wi210_issuer_from_outside::RULE,
+    &wi211_probe_issuer::RULE,
     &wi301_identity_resolves::RULE,
     &wi302_tenant_matches::RULE,
     &wi303_credential_matches::RULE,
     &wi304_credential_count::RULE,
     &wi305_credential_propagation::RULE,
+    &wi306_probe_exchange::RULE,
+    &wi307_probe_agrees::RULE,
     &wi401_role_grants_data_action::RULE,
     &wi402_keyvault_access_policy::RULE,
     &wi403_assignee_is_principal::RULE,
     &wi404_least_privilege::RULE,
     &wi405_assignment_propagation::RULE,
     &wi406_target_network_rules::RULE,
+    &wi407_probe_data_plane::RULE,
 ];
 
 /// `rules/README.md`: the catalog as Markdown (`wi rules --format markdown`; a test keeps the

@@ -162,6 +162,105 @@ pub fn sh(s: &str) -> String {
     }
 }
 
+/// Where the `--probe` exchange stands, for the rules that judge it.
+pub enum ProbeStage<'a> {
+    /// `--probe` was not given.
+    NotAsked,
+    /// Asked for, but not attempted (the reason), or no usable answer (the error).
+    NotRun(&'a str),
+    Failed(&'a str),
+    Issued(&'a crate::facts::Probe),
+    /// Entra refused: the code, its first description line, and the link wi's error table maps
+    /// the text to (`None`: a code wi does not know).
+    Rejected {
+        probe: &'a crate::facts::Probe,
+        status: u16,
+        code: Option<&'a str>,
+        description: &'a str,
+        link: Option<crate::report::Link>,
+        matched: Option<Box<crate::explain::Match>>,
+    },
+}
+
+pub fn probe_stage(f: &crate::facts::Facts) -> ProbeStage<'_> {
+    use crate::facts::ProbeOutcome as O;
+    let Some(p) = &f.probe else {
+        return ProbeStage::NotAsked;
+    };
+    match &p.outcome {
+        O::NotRun { reason } => ProbeStage::NotRun(reason),
+        O::Failed { error } => ProbeStage::Failed(error),
+        O::Issued { .. } => ProbeStage::Issued(p),
+        O::Rejected {
+            status,
+            code,
+            description,
+            ..
+        } => {
+            let text = match code {
+                Some(c) if !description.contains(c.as_str()) => format!("{c}: {description}"),
+                _ => description.clone(),
+            };
+            let matched = crate::explain::explain(&text).matches.into_iter().next().map(Box::new);
+            let link = matched
+                .as_ref()
+                .and_then(|m| crate::report::Link::ALL.into_iter().find(|l| l.as_str() == m.link));
+            ProbeStage::Rejected {
+                probe: p,
+                status: *status,
+                code: code.as_deref(),
+                description,
+                link,
+                matched,
+            }
+        }
+    }
+}
+
+impl ProbeStage<'_> {
+    /// For the rules that only judge Entra's answer: `skip` when there is none (WI306 reports
+    /// why the probe did not run or got no answer).
+    pub fn unanswered(&self) -> Option<super::Check> {
+        match self {
+            ProbeStage::NotAsked => Some(super::Check::skip(
+                "the token exchange was not attempted (opt-in: --probe)",
+            )),
+            ProbeStage::NotRun(_) | ProbeStage::Failed(_) => Some(super::Check::skip(
+                "the token exchange got no answer from Entra (see WI306)",
+            )),
+            _ => None,
+        }
+    }
+    /// The rejection's text for messages: `AADSTS700213: …` (HTTP status).
+    pub fn rejection(&self) -> String {
+        match self {
+            ProbeStage::Rejected {
+                probe,
+                status,
+                description,
+                ..
+            } => format!("POST {} → HTTP {status}: {description}", probe.endpoint),
+            _ => String::new(),
+        }
+    }
+    /// A fix that explains the code with `wi explain`.
+    pub fn explain_fix(&self) -> Option<(String, String)> {
+        match self {
+            ProbeStage::Rejected {
+                code: Some(c), matched, ..
+            } => Some((
+                matched
+                    .as_ref()
+                    .and_then(|m| m.causes.first())
+                    .map(|c| format!("Most likely: {}", c.cause))
+                    .unwrap_or_else(|| "Explain the error".into()),
+                format!("wi explain {c}"),
+            )),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,5 @@
 //! WI302: the pod authenticates against the identity's tenant.
-use super::{Check, Rule, Severity, support::is_guid};
+use super::{Check, Rule, Severity};
 use crate::facts::{Facts, TENANT_ID_ANNOTATION};
 use crate::report::Link;
 
@@ -15,37 +15,6 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-/// The tenant the pods send their token request to, and where that was learned.
-fn pod_tenant(f: &Facts) -> Option<(String, String)> {
-    if let Some(sa) = f.service_account.get()
-        && let Some(t) = sa.annotations.get(TENANT_ID_ANNOTATION)
-    {
-        return Some((
-            t.clone(),
-            format!("serviceaccount/{} annotation {TENANT_ID_ANNOTATION}", sa.name),
-        ));
-    }
-    if let Some(t) = f.pods.iter().find_map(|p| {
-        p.app_containers()
-            .find_map(|c| c.env_value("AZURE_TENANT_ID").and_then(|e| e.value.clone()))
-            .map(|v| (v, format!("{} env AZURE_TENANT_ID", p.source)))
-    }) {
-        return Some(t);
-    }
-    if let Some(t) = &f.webhook_tenant {
-        return Some((t.clone(), "configmap azure-wi-webhook-config AZURE_TENANT_ID".into()));
-    }
-    // AKS and Arc issuer URLs embed the cluster's tenant, the webhook's default.
-    let iss = f.cluster_issuer()?;
-    let seg = iss.split('/').nth(3)?;
-    is_guid(seg).then(|| {
-        (
-            seg.to_string(),
-            "the tenant in the cluster's issuer URL (the webhook's default tenant)".into(),
-        )
-    })
-}
-
 fn check(f: &Facts) -> Check {
     let Some(i) = f.identity.get() else {
         return Check::from_unknown("identity", &f.identity);
@@ -53,7 +22,7 @@ fn check(f: &Facts) -> Check {
     let Some(want) = &i.tenant_id else {
         return Check::skip(format!("the facts do not record the tenant of {}", i.display()));
     };
-    let Some((got, source)) = pod_tenant(f) else {
+    let Some((got, source)) = f.pod_tenant() else {
         return Check::unknown(
             "the facts hold neither a tenant-id annotation, nor AZURE_TENANT_ID in a pod, nor the webhook's default tenant",
             Some("kubectl get configmap azure-wi-webhook-config -n kube-system -o yaml".into()),

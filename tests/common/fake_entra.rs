@@ -88,13 +88,14 @@
 //!     `Request to External OIDC endpoint failed.` (facts WI-ISS-003, explain-signatures).
 //!     Discovery is not modelled separately: a reachable issuer serves its JWKS directly.
 //! 18. The header's `kid` names no key of the JWKS (or there is no `kid`) → 401 `invalid_client`
-//!     AADSTS50013 `Assertion failed signature validation. [Reason - The key was not found.,
-//!     Thumbprint of key used by client: '<kid>']`.
+//!     AADSTS7000272 `The certificate with identifier <kid> used to sign the federated credential
+//!     could not be found in the metadata of identity provider <iss>. …` (the text and
+//!     `invalid_client` from Azure/azure-workload-identity#1232; the 401 is assumed).
 //! 19. `alg` is not RS256 (the only algorithm Entra supports for FICs), or the RS256 signature
 //!     does not verify with that key → 401 `invalid_client` AADSTS50013 `… [Reason - Key was
 //!     found, but use of the key to verify the signature failed., Thumbprint of key used by
 //!     client: '<kid>']`.
-//!     ASSUMPTION for 18–19: the facts file lists the code for JWKS/signature failures as
+//!     ASSUMPTION for 19 (and the status of 18): the facts file lists the code for JWKS/signature failures as
 //!     uncertain (WI-ISS-004). Both texts are Entra's for other assertions (certificate
 //!     credentials, OBO; MSAL.NET #2604, msgraph-sdk-php#1585, where `error` was
 //!     `invalid_grant`); for a client assertion `invalid_client`/401 is assumed. Certificates
@@ -905,9 +906,10 @@ fn decide(dir: &Directory, r: &Incoming) -> Verdict {
         return fail(
             401,
             "invalid_client",
-            50013,
+            7000272,
             format!(
-                "Assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}']"
+                "The certificate with identifier {thumbprint} used to sign the federated credential could not be found in the metadata of identity provider {}. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token.",
+                jwt.iss
             ),
         );
     };

@@ -15,8 +15,24 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Keep a `wi` child off the network: the issuer is not fetched unless a test asks
+/// (`--fetch-issuer`, `--probe`), and any HTTPS that slips through goes to a proxy address
+/// that refuses connections, never to a real endpoint. Loopback fakes stay reachable.
+pub fn sealed(cmd: &mut Command) -> &mut Command {
+    cmd.env("WI_FETCH_ISSUER", "false");
+    for k in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+        cmd.env(k, "http://127.0.0.1:9");
+    }
+    for k in ["NO_PROXY", "no_proxy"] {
+        cmd.env(k, "127.0.0.1,localhost");
+    }
+    cmd.env_remove("AZURE_AUTHORITY_HOST")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+}
+
 pub fn wi(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wi"))
+    sealed(&mut Command::new(env!("CARGO_BIN_EXE_wi")))
         .args(args)
         .env_remove("NO_COLOR")
         .env("COLUMNS", "120")

@@ -1,0 +1,182 @@
+//! Proof, not inference: after the facts are collected (live or from a snapshot), fetch the
+//! issuer from outside and, with `--probe`, make the token exchange Entra would see from the
+//! pod. Results go into the inventory; rules judge them like any other fact.
+
+use std::time::Duration;
+
+use super::Inventory;
+use super::probe::{self, Exchange};
+use crate::facts::resolve::{Request, resolve};
+use crate::facts::{Probe, ProbeOutcome};
+
+pub struct Options {
+    /// Fetch `<iss>/.well-known/openid-configuration` and the JWKS from outside.
+    pub fetch_issuer: bool,
+    /// Make the token exchange.
+    pub probe: bool,
+    /// The exchange's scope (default: `<ARM>/.default`).
+    pub probe_scope: Option<String>,
+    /// One read-only data-plane call per --scope (needs `probe`).
+    pub data_plane: bool,
+    /// `--cloud` (AZURE_AUTHORITY_HOST overrides its authority).
+    pub cloud: String,
+    pub timeout: Duration,
+}
+
+/// Key Vault and Storage DNS suffixes of a cloud.
+fn dns(cloud: &str) -> (&'static str, &'static str) {
+    match cloud.to_ascii_lowercase().as_str() {
+        "azureusgovernment" | "azureusgovernmentcloud" | "usgov" => {
+            ("vault.usgovcloudapi.net", "core.usgovcloudapi.net")
+        }
+        "azurechinacloud" | "china" => ("vault.azure.cn", "core.chinacloudapi.cn"),
+        _ => ("vault.azure.net", "core.windows.net"),
+    }
+}
+
+/// Run what `o` asks for against the facts `inv` holds for `req`'s target.
+pub async fn prove(inv: &mut Inventory, req: &Request, o: &Options) -> Result<(), String> {
+    if !o.fetch_issuer && !o.probe {
+        return Ok(());
+    }
+    let endpoints = super::azure_live::endpoints(&o.cloud)?;
+    let Ok(facts) = resolve(inv, req) else {
+        return Ok(()); // the target is missing: the final pass reports that
+    };
+    let token = facts.token.get();
+    let issuer = token
+        .and_then(|t| t.iss.clone())
+        .or_else(|| facts.cluster_issuer().map(str::to_string));
+    let raw = token
+        .and_then(|t| inv.tokens.iter().find(|f| f.source == t.source))
+        .and_then(|f| f.raw.clone());
+
+    let fetch = async {
+        match (&issuer, o.fetch_issuer) {
+            (Some(iss), true) => Some(super::issuer::fetch(iss, o.timeout).await),
+            _ => None,
+        }
+    };
+    let exchange = async {
+        if !o.probe {
+            return None;
+        }
+        let scope = o
+            .probe_scope
+            .clone()
+            .unwrap_or_else(|| format!("{}/.default", endpoints.arm));
+        let tenant = facts.pod_tenant().or_else(|| {
+            facts.identity.get().and_then(|i| {
+                i.tenant_id
+                    .clone()
+                    .map(|t| (t, format!("the tenant of {}", i.display())))
+            })
+        });
+        let client_id = facts.client_id.clone();
+        let assertion = token.map(|t| t.source.clone()).unwrap_or_default();
+        let not_run = |reason: String| ProbeOutcome::NotRun { reason };
+        let mut p = Probe {
+            endpoint: String::new(),
+            tenant: String::new(),
+            tenant_source: String::new(),
+            client_id: client_id.clone().unwrap_or_default(),
+            scope: scope.clone(),
+            assertion,
+            outcome: not_run(String::new()),
+            data_plane: vec![],
+        };
+        let (Some((tenant, tenant_source)), Some(client_id), Some(raw)) = (tenant, client_id, raw.as_ref()) else {
+            p.outcome = not_run(if facts.client_id.is_none() {
+                "no client id: neither the ServiceAccount annotation nor the pod's AZURE_CLIENT_ID names one".into()
+            } else if raw.is_none() {
+                match facts.token.get() {
+                    Some(t) => format!("{} holds decoded claims only; the exchange needs the signed token (run live, or snapshot the token file)", t.source),
+                    None => "no projected token in the facts (run live so wi can request one, or add the pod's token file to the snapshot)".into(),
+                }
+            } else {
+                "no tenant: no tenant-id annotation, AZURE_TENANT_ID, webhook default or identity tenant in the facts"
+                    .into()
+            });
+            return Some(p);
+        };
+        p.endpoint = probe::endpoint(&endpoints.authority, &tenant);
+        p.tenant = tenant.clone();
+        p.tenant_source = tenant_source;
+        let x = Exchange {
+            authority: &endpoints.authority,
+            tenant: &tenant,
+            client_id: &client_id,
+            scope: &scope,
+            assertion: raw.expose(),
+            timeout: o.timeout,
+        };
+        let got = probe::exchange(&x).await;
+        p.outcome = got.outcome;
+        drop(got.access_token); // the probe's own token is never used for anything else
+        if o.data_plane && matches!(p.outcome, ProbeOutcome::Issued { .. }) {
+            let mut scopes: Vec<&String> = vec![];
+            for s in &req.scopes {
+                if !scopes.iter().any(|x| x.eq_ignore_ascii_case(s)) {
+                    scopes.push(s);
+                }
+            }
+            for s in scopes {
+                let vault_uri = inv_vault_uri(&facts, s);
+                let Some(dp) = probe::data_plane(s, vault_uri.as_deref(), dns(&o.cloud)) else {
+                    p.data_plane.push(crate::facts::DataPlaneProbe {
+                        scope: s.clone(),
+                        request: String::new(),
+                        why: "wi knows a harmless data-plane request for Key Vault and Storage only".into(),
+                        status: None,
+                        code: None,
+                        message: None,
+                        verdict: "unknown".into(),
+                    });
+                    continue;
+                };
+                let x = Exchange {
+                    scope: &dp.token_scope,
+                    ..x
+                };
+                let got = probe::exchange(&x).await;
+                let r = match (&got.outcome, &got.access_token) {
+                    (ProbeOutcome::Issued { .. }, Some(tok)) => probe::call_data_plane(s, &dp, tok, o.timeout).await,
+                    (other, _) => crate::facts::DataPlaneProbe {
+                        scope: s.clone(),
+                        request: format!("GET {}", dp.url),
+                        why: dp.why.to_string(),
+                        status: None,
+                        code: None,
+                        message: Some(format!("no token for {}: {}", dp.token_scope, outcome_line(other))),
+                        verdict: "unknown".into(),
+                    },
+                };
+                p.data_plane.push(r);
+            }
+        }
+        Some(p)
+    };
+    let (fetched, probed) = futures::join!(fetch, exchange);
+    inv.external_issuer = fetched;
+    inv.probe = probed;
+    Ok(())
+}
+
+fn inv_vault_uri(f: &crate::facts::Facts, scope: &str) -> Option<String> {
+    f.scopes
+        .iter()
+        .filter(|s| s.scope.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(scope)))
+        .find_map(|s| s.key_vault.as_ref().and_then(|k| k.vault_uri.clone()))
+}
+
+/// One line for an outcome (for messages).
+pub fn outcome_line(o: &ProbeOutcome) -> String {
+    match o {
+        ProbeOutcome::Issued { .. } => "issued".into(),
+        ProbeOutcome::Rejected {
+            description, status, ..
+        } => format!("HTTP {status}: {description}"),
+        ProbeOutcome::Failed { error } => error.clone(),
+        ProbeOutcome::NotRun { reason } => reason.clone(),
+    }
+}
