@@ -1037,3 +1037,150 @@ fn a_malformed_tenant_in_the_pods_env_is_rejected_on_the_service_account_link() 
     assert_eq!(code, Some(1));
     snapshot_rules("tenant-identifier-malformed", &r);
 }
+
+#[test]
+fn a_live_probe_presents_the_token_from_the_token_request() {
+    use common::fake_kube::{Behaviour, FakeKube, world_from};
+    let s = common::healthy();
+    let kube = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kc = kube.kubeconfig(tmp.path(), "payments");
+    let w = world_for(&s).expect("world");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wi"));
+    common::sealed(&mut cmd);
+    cmd.env_remove("WI_FETCH_ISSUER").args([
+        "doctor",
+        "deploy/checkout-api",
+        "-n",
+        "payments",
+        "--at",
+        "2026-03-10T09:20:00Z",
+        "--no-azure",
+        "--probe",
+        "--kubeconfig",
+        kc.to_str().expect("p"),
+        "-o",
+        "json",
+    ]);
+    for (k, v) in w.proxy.env(&w.ca) {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    // Live, the issuer is fetched by default and the TokenRequest's token is presented.
+    assert_eq!(status(&r, "WI210"), "pass", "{}", message(&r, "WI210"));
+    assert_eq!(status(&r, "WI306"), "pass", "{}", message(&r, "WI306"));
+    assert!(
+        kube.requests()
+            .iter()
+            .any(|(m, p)| m == "POST" && p.contains("/serviceaccounts/checkout-api/token")),
+        "{:?}",
+        kube.requests()
+    );
+    assert!(w.entra_requests()[0].assertion_sent);
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!all.contains(fake_entra::ACCESS_TOKEN_MARKER));
+}
+
+#[test]
+fn a_storage_403_is_read_from_its_xml_error_and_fails_the_role_link() {
+    let s = common::scenario("healthy-arc-storage");
+    let mut w = world_for(&s).expect("world");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let blob = Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+        let log = log.clone();
+        async move {
+            log.lock().expect("log").push(format!(
+                "{uri} x-ms-version={}",
+                headers.get("x-ms-version").and_then(|v| v.to_str().ok()).unwrap_or("-")
+            ));
+            (
+                StatusCode::FORBIDDEN,
+                [("x-ms-error-code", "AuthorizationPermissionMismatch"), ("content-type", "application/xml")],
+                "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>AuthorizationPermissionMismatch</Code><Message>This request is not authorized to perform this operation using this permission.\nRequestId:1\nTime:2026-03-10T09:20:00Z</Message></Error>",
+            )
+                .into_response()
+        }
+    });
+    w.serve(&["stpaymentsweu.blob.core.windows.net".to_string()], blob);
+    let (code, r) = w.json(&s, &["--probe", "--probe-data-plane"]);
+    assert_eq!(status(&r, "WI407"), "fail", "{}", message(&r, "WI407"));
+    assert!(message(&r, "WI407").contains("AuthorizationPermissionMismatch"));
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        seen.lock().expect("log").clone(),
+        ["/?comp=list&maxresults=1 x-ms-version=2023-11-03"]
+    );
+    let scopes: Vec<String> = w
+        .entra_requests()
+        .iter()
+        .filter_map(|q| q.field("scope").map(str::to_string))
+        .collect();
+    assert_eq!(scopes, [fake_entra::ARM_SCOPE, "https://storage.azure.com/.default"]);
+}
+
+#[test]
+fn an_issuer_on_a_private_address_is_flagged() {
+    // A self-managed issuer at https://localhost:<port>/: it answers from here, but Entra, on
+    // the public internet, cannot reach a loopback address.
+    let ca = TestCa::new();
+    let key = fake_entra::issuer_key(1);
+    let jwks = fake_entra::jwks(&[&key]);
+    // The issuer URL holds the port, known only once bound: the documents name the Host asked.
+    let router = Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+        let jwks = jwks.clone();
+        async move {
+            let host = headers
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let iss = format!("https://{host}/");
+            if uri.path() == "/.well-known/openid-configuration" {
+                axum::Json(json!({"issuer": iss, "jwks_uri": format!("{iss}openid/v1/jwks")})).into_response()
+            } else {
+                axum::Json(jwks).into_response()
+            }
+        }
+    });
+    let srv = HttpsServer::start(&ca, &["localhost"], router);
+    let iss = format!("https://localhost:{}/", srv.addr().port());
+    let s = common::healthy();
+    let now = 1_773_134_400; // 2026-03-10T09:20:00Z
+    let token = fake_entra::sign(
+        &fake_entra::sa_claims(
+            &iss,
+            "payments",
+            "checkout-api",
+            fake_entra::EXCHANGE_AUDIENCE,
+            now - 60,
+            3600,
+        ),
+        &key.kid,
+        &key,
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let snap = tmp.path().join("snapshot");
+    copy_dir(&s.snapshot(), &snap);
+    std::fs::write(snap.join("token/azure-identity-token"), &token).expect("token");
+    let moved = Scenario {
+        name: s.name.clone(),
+        dir: tmp.path().to_path_buf(),
+        case: s.case.clone(),
+    };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wi"));
+    common::sealed(&mut cmd);
+    cmd.args(moved.args(&["--fetch-issuer", "-o", "json"]))
+        .env("SSL_CERT_FILE", ca.ca_pem_path())
+        .env("SSL_CERT_DIR", "");
+    for k in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+        cmd.env_remove(k); // no proxy: wi resolves the host itself, as Entra would
+    }
+    let out = cmd.output().expect("run");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let f = finding(&r, "WI210");
+    assert_eq!(f["status"], "warn", "{f}");
+    assert!(f["message"].as_str().expect("m").contains("127.0.0.1"), "{f}");
+    assert_eq!(srv.requests().len(), 2, "{:?}", srv.requests());
+}
