@@ -53,6 +53,7 @@ fn directory() -> Directory {
         ],
         now: NOW,
         legacy_70021: false,
+        canned: None,
         resources: default_resources(),
     }
 }

@@ -1174,13 +1174,95 @@ fn an_issuer_on_a_private_address_is_flagged() {
     cmd.args(moved.args(&["--fetch-issuer", "-o", "json"]))
         .env("SSL_CERT_FILE", ca.ca_pem_path())
         .env("SSL_CERT_DIR", "");
-    for k in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
-        cmd.env_remove(k); // no proxy: wi resolves the host itself, as Entra would
-    }
+    // The sealed proxy (which refuses every connection) stays set: NO_PROXY=localhost must send
+    // wi straight to the issuer, resolving the host itself.
     let out = cmd.output().expect("run");
     let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
     let f = finding(&r, "WI210");
     assert_eq!(f["status"], "warn", "{f}");
     assert!(f["message"].as_str().expect("m").contains("127.0.0.1"), "{f}");
     assert_eq!(srv.requests().len(), 2, "{:?}", srv.requests());
+}
+
+#[test]
+fn every_aadsts_code_in_the_error_table_lands_on_its_link_when_entra_answers_it() {
+    // Codes the Entra model cannot derive from a directory (70023, 50166, 700223, …) are
+    // answered as canned errors in Entra's body shape; the probe must read the code and put
+    // the finding where `wi explain` puts it.
+    let s = common::healthy();
+    let base = directory(&s).expect("directory");
+    let mut problems = vec![];
+    let mut seen = 0;
+    for sig in wi::explain::catalog() {
+        let Some(code) = sig.code.clone().filter(|c| c.starts_with("AADSTS")) else {
+            continue;
+        };
+        let n: u64 = code[6..].parse().expect("code number");
+        let at = sig.example.find(&code).expect("example holds its code");
+        let text: String = sig.example[at + code.len()..]
+            .trim_start_matches(':')
+            .split(['\r', '\n', '"'])
+            .next()
+            .unwrap_or_default()
+            .split(" Trace ID:")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let mut dir = base.clone();
+        dir.canned = Some((400, "invalid_request", n, text));
+        let mut w = World::new();
+        let i = Issuer::of(&s).expect("issuer");
+        w.issuer(&i, Answer::Json(i.discovery.clone()), Answer::Json(i.jwks.clone()));
+        w.entra(dir);
+        let (_, r) = w.json(&s, &["--probe"]);
+        seen += 1;
+        let rule = match sig.link.as_str() {
+            "service-account" => "WI118",
+            "issuer" => "WI211",
+            _ => "WI306",
+        };
+        if status(&r, rule) != "fail" {
+            problems.push(format!(
+                "{code} ({}): {rule} is {}: {}",
+                sig.link,
+                status(&r, rule),
+                message(&r, rule)
+            ));
+        }
+        if r["probe"]["outcome"]["code"] != code.as_str() {
+            problems.push(format!("{code}: read as {}", r["probe"]["outcome"]["code"]));
+        }
+    }
+    assert!(seen >= 19, "{seen}");
+    common::assert_no_problems(&problems);
+}
+
+#[test]
+fn the_authority_follows_the_cloud() {
+    let s = common::healthy();
+    let mut w = world_for(&s).expect("world");
+    let (router, log) = fake_entra::router(Directory {
+        resources: vec!["https://management.usgovcloudapi.net".into()],
+        ..directory(&s).expect("directory")
+    });
+    w.serve(&["login.microsoftonline.us".to_string()], router);
+    let (_, r) = w.json(&s, &["--probe", "--cloud", "AzureUSGovernment"]);
+    assert_eq!(status(&r, "WI306"), "pass", "{}", message(&r, "WI306"));
+    let reqs = log.lock().expect("log").clone();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(
+        reqs[0].field("scope"),
+        Some("https://management.usgovcloudapi.net/.default")
+    );
+    assert!(
+        w.entra_requests().is_empty(),
+        "nothing went to the public cloud's authority"
+    );
+    assert!(
+        w.proxy
+            .connects()
+            .iter()
+            .any(|c| c.starts_with("login.microsoftonline.us:443"))
+    );
 }

@@ -77,6 +77,12 @@ pub fn render(r: &Report, st: &Style) -> String {
                 p.endpoint, p.client_id, p.tenant, p.tenant_source
             );
         }
+        if status == Status::Pass {
+            let _ = writeln!(
+                out,
+                "  proves: Entra accepts this token for this client id and tenant now; not: what the running pods send (WI108–WI110), nor access to a resource (WI401, --probe-data-plane)"
+            );
+        }
         out.push('\n');
     }
     for scan in &r.logs {

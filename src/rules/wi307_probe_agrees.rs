@@ -69,10 +69,12 @@ fn check(f: &Facts) -> Check {
                 })
                 .unwrap_or_default();
             Check::warn(format!(
-                "WI303 found a credential that matches the token byte for byte, yet Entra rejected it ({}){age}: a credential created or changed in the last minutes has not propagated yet (retry with backoff), or the pods present another client id than the one wi resolved",
-                stage.rejection()
+                "WI303 found a credential that matches the token byte for byte, yet Entra answered {code}{age}: a credential created or changed in the last minutes has not propagated yet (retry with backoff), or Entra holds other credentials than the facts wi read",
             ))
-            .fix("Retry the probe in a few minutes", "wi doctor <target> -n <ns> --probe")
+            .fix(
+                "Retry the probe in a few minutes",
+                format!("wi doctor {} -n {} --probe", f.target.display(), f.namespace()),
+            )
         }
         ProbeStage::Issued(_) => Check::pass("Entra accepted the token, as the string matching predicts"),
         ProbeStage::Rejected { link, .. } => Check::pass(format!(

@@ -167,6 +167,10 @@ pub struct Directory {
     pub legacy_70021: bool,
     /// Resource identifiers (`<resource>/.default` scopes) that exist in every tenant.
     pub resources: Vec<String>,
+    /// Answer every well-formed POST with this error instead of deciding: `(status, error,
+    /// code, text)`. For errors the model cannot produce from its directory (codes whose
+    /// conditions no public source describes), so a test can still present their real shape.
+    pub canned: Option<(u16, &'static str, u64, String)>,
 }
 
 impl Default for Directory {
@@ -180,6 +184,7 @@ impl Default for Directory {
                 .unwrap_or(0),
             legacy_70021: false,
             resources: default_resources(),
+            canned: None,
         }
     }
 }
@@ -692,6 +697,9 @@ fn decide(dir: &Directory, r: &Incoming) -> Verdict {
                 r.method
             ),
         );
+    }
+    if let Some((status, error, code, text)) = &dir.canned {
+        return fail(*status, error, *code, text.clone());
     }
     // 3–4. Required parameters.
     let Some(client_id) = r.given("client_id") else {
