@@ -321,7 +321,18 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             let is_live = snapshot.is_none();
             let (mut inv, namespace, input) = match snapshot {
                 None => {
-                    let (inv, namespace) = live(&kube, kind, name.clone(), namespace, &scope, logs, render.verbose)?;
+                    let (inv, namespace) = live(
+                        &kube,
+                        kind,
+                        name.clone(),
+                        namespace,
+                        &scope,
+                        Also {
+                            logs,
+                            fetch_issuer: probe || fetch_issuer.unwrap_or(true),
+                        },
+                        render.verbose,
+                    )?;
                     (
                         inv,
                         namespace,
@@ -385,7 +396,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             for s in &scope {
                 validate_scope(s)?;
             }
-            let (inv, namespace) = live(&kube, kind, name.clone(), namespace, &scope, false, true)?;
+            let (inv, namespace) = live(&kube, kind, name.clone(), namespace, &scope, Also::default(), true)?;
             let t = TargetRef { kind, namespace, name };
             // The target must exist (or be unreadable, which the manifest records).
             let probe = Request {
@@ -624,6 +635,15 @@ async fn azure(
     Ok(())
 }
 
+/// What a live collection reads besides the facts themselves.
+#[derive(Clone, Copy, Default)]
+struct Also {
+    /// The target pod's recent logs (`wi doctor --logs`).
+    logs: bool,
+    /// The issuer's discovery document and JWKS from outside.
+    fetch_issuer: bool,
+}
+
 /// Collect the target's Kubernetes facts from the cluster (and, unless --no-azure, Azure's).
 fn live(
     k: &KubeArgs,
@@ -631,9 +651,10 @@ fn live(
     name: String,
     namespace: Option<String>,
     scopes: &[String],
-    logs: bool,
+    also: Also,
     verbose: bool,
 ) -> Result<(collect::Inventory, String), Fatal> {
+    let Also { logs, fetch_issuer } = also;
     let (connect, timeout) = k.connect()?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -650,20 +671,29 @@ fn live(
             token_request: !k.no_token_request,
         };
         let (mut inv, stats) = collect::kube::collect(client.clone(), &opts, timeout).await;
-        let log_pod = if logs {
-            let probe = Request {
-                target: opts.target.clone(),
-                at: None,
-                now: now(),
-                scopes: vec![],
-                data_action: None,
-            };
-            doctor::facts(&inv, &probe)
-                .ok()
-                .and_then(|f| f.pods.first().map(|p| p.name.clone()))
-        } else {
-            None
-        };
+        // What the first pass tells: the pod whose logs to read, the issuer to fetch. Both
+        // run beside the Azure collection, which waits on Entra and ARM anyway.
+        let early = (logs || fetch_issuer)
+            .then(|| {
+                let req = Request {
+                    target: opts.target.clone(),
+                    at: None,
+                    now: now(),
+                    scopes: vec![],
+                    data_action: None,
+                };
+                doctor::facts(&inv, &req).ok()
+            })
+            .flatten();
+        let log_pod = early
+            .as_ref()
+            .filter(|_| logs)
+            .and_then(|f| f.pods.first().map(|p| p.name.clone()));
+        let issuer = early
+            .as_ref()
+            .filter(|_| fetch_issuer)
+            .and_then(|f| f.issuer_to_fetch());
+        drop(early);
         let read_logs = async {
             match &log_pod {
                 Some(p) => Some(collect::PodLogs {
@@ -677,17 +707,23 @@ fn live(
                 None => None,
             }
         };
-        let (got_logs, az) = if k.no_azure {
-            (read_logs.await, Ok(()))
-        } else {
-            let mut az_inv = std::mem::take(&mut inv);
-            let (l, r) = futures::join!(read_logs, async {
-                let r = azure(k, &mut az_inv, &opts.target, scopes, timeout).await;
-                (r, az_inv)
-            });
-            inv = r.1;
-            (l, r.0)
+        let fetch = async {
+            match &issuer {
+                Some(i) => Some(collect::issuer::fetch(i, timeout.unwrap_or(std::time::Duration::from_secs(30))).await),
+                None => None,
+            }
         };
+        let mut az_inv = std::mem::take(&mut inv);
+        let (got_logs, fetched, (az, az_inv)) = futures::join!(read_logs, fetch, async {
+            let r = if k.no_azure {
+                Ok(())
+            } else {
+                azure(k, &mut az_inv, &opts.target, scopes, timeout).await
+            };
+            (r, az_inv)
+        });
+        inv = az_inv;
+        inv.external_issuer = fetched;
         az?;
         inv.logs.extend(got_logs);
         if verbose {

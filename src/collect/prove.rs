@@ -44,9 +44,8 @@ pub async fn prove(inv: &mut Inventory, req: &Request, o: &Options) -> Result<()
         return Ok(()); // the target is missing: the final pass reports that
     };
     let token = facts.token.get();
-    let issuer = token
-        .and_then(|t| t.iss.clone())
-        .or_else(|| facts.cluster_issuer().map(str::to_string));
+    // A live collection may have fetched the issuer already (beside the Azure reads).
+    let issuer = facts.issuer_to_fetch().filter(|_| inv.external_issuer.is_none());
     let raw = token
         .and_then(|t| inv.tokens.iter().find(|f| f.source == t.source))
         .and_then(|f| f.raw.clone());
@@ -157,7 +156,9 @@ pub async fn prove(inv: &mut Inventory, req: &Request, o: &Options) -> Result<()
         Some(p)
     };
     let (fetched, probed) = futures::join!(fetch, exchange);
-    inv.external_issuer = fetched;
+    if fetched.is_some() {
+        inv.external_issuer = fetched;
+    }
     inv.probe = probed;
     Ok(())
 }

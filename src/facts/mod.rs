@@ -620,6 +620,13 @@ impl Facts {
     pub fn refused(&self, kind: &str) -> Option<&Unreadable> {
         self.unreadable.iter().find(|u| u.kind.eq_ignore_ascii_case(kind))
     }
+    /// The issuer Entra would fetch for this workload: the token's iss, else the cluster's.
+    pub fn issuer_to_fetch(&self) -> Option<String> {
+        self.token
+            .get()
+            .and_then(|t| t.iss.clone())
+            .or_else(|| self.cluster_issuer().map(str::to_string))
+    }
     /// The tenant the pods send their token request to, and where that was learned.
     pub fn pod_tenant(&self) -> Option<(String, String)> {
         if let Some(sa) = self.service_account.get()
