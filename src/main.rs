@@ -144,7 +144,8 @@ enum Command {
         #[arg(long, value_name = "ACTION")]
         data_action: Option<String>,
         /// Fetch the issuer's discovery document and JWKS from outside, as Entra does
-        /// (default: true when live, false for --snapshot; --probe always fetches).
+        /// (default: true when live; for --snapshot, the view `wi collect` recorded is judged
+        /// unless this is given; --probe always fetches).
         #[arg(long = "fetch-issuer", env = "WI_FETCH_ISSUER", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
         fetch_issuer: Option<bool>,
         /// Prove the chain: exchange the pod's projected token for an Azure token at Entra, as
@@ -184,6 +185,10 @@ enum Command {
         /// storage account is collected too.
         #[arg(long, value_name = "ARM_ID")]
         scope: Vec<String>,
+        /// Also record the issuer as fetched from outside (discovery, JWKS, what failed), so
+        /// the snapshot re-diagnoses WI210 offline (default: true).
+        #[arg(long = "fetch-issuer", env = "WI_FETCH_ISSUER", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+        fetch_issuer: Option<bool>,
         #[command(flatten)]
         kube: KubeArgs,
     },
@@ -372,6 +377,9 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                 cloud: kube.cloud.clone(),
                 timeout: kube.connect()?.1.unwrap_or(std::time::Duration::from_secs(30)),
             };
+            if !is_live && opts.fetch_issuer {
+                inv.external_issuer = None; // asked to fetch now: a recorded view is replaced
+            }
             if opts.fetch_issuer || opts.probe {
                 runtime()?
                     .block_on(collect::prove::prove(&mut inv, &req, &opts))
@@ -387,6 +395,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             output_dir,
             redact,
             scope,
+            fetch_issuer,
             kube,
         } => {
             let (kind, name) = wi::target::parse(&target).map_err(Fatal::usage)?;
@@ -396,7 +405,18 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             for s in &scope {
                 validate_scope(s)?;
             }
-            let (inv, namespace) = live(&kube, kind, name.clone(), namespace, &scope, Also::default(), true)?;
+            let (inv, namespace) = live(
+                &kube,
+                kind,
+                name.clone(),
+                namespace,
+                &scope,
+                Also {
+                    logs: false,
+                    fetch_issuer: fetch_issuer.unwrap_or(true),
+                },
+                true,
+            )?;
             let t = TargetRef { kind, namespace, name };
             // The target must exist (or be unreadable, which the manifest records).
             let probe = Request {

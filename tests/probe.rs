@@ -1266,3 +1266,104 @@ fn the_authority_follows_the_cloud() {
             .any(|c| c.starts_with("login.microsoftonline.us:443"))
     );
 }
+
+#[test]
+fn a_collected_snapshot_re_diagnoses_the_issuer_from_outside_offline() {
+    use common::fake_kube::{Behaviour, FakeKube, world_from};
+    let s = common::healthy();
+    let i = Issuer::of(&s).expect("issuer");
+    let mut rotated = i.jwks.clone();
+    rotated["keys"][0]["kid"] = json!("published-before-rotation");
+    for (case, jwks, want) in [("published", i.jwks.clone(), "pass"), ("kid missing", rotated, "fail")] {
+        let kube = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
+        let tmp = tempfile::tempdir().expect("tmp");
+        let kc = kube.kubeconfig(tmp.path(), "payments");
+        let mut w = World::new();
+        w.issuer(&i, Answer::Json(i.discovery.clone()), Answer::Json(jwks));
+        let live = |args: &[&str]| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_wi"));
+            common::sealed(&mut cmd);
+            cmd.env_remove("WI_FETCH_ISSUER").args(args).args([
+                "-n",
+                "payments",
+                "--no-azure",
+                "--kubeconfig",
+                kc.to_str().expect("p"),
+            ]);
+            for (k, v) in w.proxy.env(&w.ca) {
+                cmd.env(k, v);
+            }
+            cmd.output().expect("run")
+        };
+        let snap = tmp.path().join("snap");
+        let out = live(&[
+            "collect",
+            "deploy/checkout-api",
+            "--output-dir",
+            snap.to_str().expect("p"),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{case}: {}", stderr(&out));
+        assert!(snap.join("oidc/external.yaml").exists(), "{case}");
+        let out = live(&[
+            "doctor",
+            "deploy/checkout-api",
+            "--at",
+            "2026-03-10T09:20:00Z",
+            "-o",
+            "json",
+        ]);
+        let from_live: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        // Offline: no proxy route, no fetch; the recorded fetch is judged.
+        let out = common::wi(&[
+            "doctor",
+            "deploy/checkout-api",
+            "-n",
+            "payments",
+            "--at",
+            "2026-03-10T09:20:00Z",
+            "-o",
+            "json",
+            "--snapshot",
+            snap.to_str().expect("p"),
+        ]);
+        let from_snap: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        assert_eq!(
+            status(&from_live, "WI210"),
+            want,
+            "{case}: {}",
+            message(&from_live, "WI210")
+        );
+        assert_eq!(finding(&from_snap, "WI210"), finding(&from_live, "WI210"), "{case}");
+        // Redacted for a public ticket: pseudonyms everywhere, the same verdict.
+        let red = tmp.path().join("red");
+        let out = live(&[
+            "collect",
+            "deploy/checkout-api",
+            "--redact",
+            "--output-dir",
+            red.to_str().expect("p"),
+        ]);
+        let next = stderr(&out);
+        let cmd: Vec<&str> = next
+            .split("next: ")
+            .nth(1)
+            .expect("next command")
+            .split_whitespace()
+            .collect();
+        let mut args: Vec<&str> = cmd[1..].to_vec();
+        args.extend(["--at", "2026-03-10T09:20:00Z", "-o", "json"]);
+        let out = common::wi(&args);
+        let from_red: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        assert_eq!(
+            status(&from_red, "WI210"),
+            want,
+            "{case}: {}",
+            message(&from_red, "WI210")
+        );
+        let text = std::fs::read_to_string(red.join("oidc/external.yaml")).expect("external");
+        assert!(
+            !text.contains("2b7d9e1f-3c4a-4b5d-8e6f-7a8b9c0d1e2f"),
+            "{case}: the tenant GUID survived redaction"
+        );
+    }
+}

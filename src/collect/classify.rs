@@ -328,6 +328,22 @@ fn kubernetes(
             out.push(Outcome::Recognised("wi snapshot manifest".into()));
             Ok(())
         }
+        ("wi/v1", "ExternalIssuerFetch") => {
+            let fact: crate::facts::ExternalIssuer = obj
+                .get("fetch")
+                .cloned()
+                .ok_or_else(|| "ExternalIssuerFetch has no \"fetch\" object".to_string())
+                .and_then(|f| {
+                    serde_json::from_value(f).map_err(|e| format!("ExternalIssuerFetch is malformed: {e}"))
+                })?;
+            if inv.external_issuer.is_some() {
+                return Err("a second ExternalIssuerFetch; a snapshot has one".into());
+            }
+            let keys = obj.get("keys").and_then(Value::as_array).cloned().unwrap_or_default();
+            inv.external_issuer = Some(super::issuer::ExternalFetch { fact, keys });
+            out.push(Outcome::Recognised("the issuer as fetched from outside".into()));
+            Ok(())
+        }
         ("wi/v1", "TokenClaims") => {
             let header = obj
                 .get("header")

@@ -156,6 +156,33 @@ pub fn write(
         ));
     }
     let jwks = inv.jwks.first();
+    // The issuer as fetched from outside, with the signature verdict reached while the raw
+    // token was in hand (the snapshot keeps decoded claims only).
+    if let Some(x) = &inv.external_issuer {
+        let mut fact = x.fact.clone();
+        let token = inv
+            .tokens
+            .iter()
+            .find(|t| t.claims.get("iss").and_then(Value::as_str) == Some(fact.issuer_url.as_str()));
+        if let Some(t) = token.filter(|t| t.raw.is_some() && !x.keys.is_empty()) {
+            let public = super::token::JwksFile {
+                source: fact.jwks_uri.clone().unwrap_or_default(),
+                keys: x.keys.clone(),
+            };
+            fact.signature = t.verify(Some(&public)).get().cloned();
+        }
+        let mut v = json!({
+            "apiVersion": "wi/v1",
+            "kind": "ExternalIssuerFetch",
+            "fetch": fact,
+        });
+        if let Some(r) = red.as_mut() {
+            r.value(&mut v);
+        }
+        // Public keys identify no one: written as read, like the JWKS.
+        v["keys"] = json!(x.keys);
+        files.push(("oidc/external.yaml".into(), doc(v, &mut None)?));
+    }
     for (i, t) in inv.tokens.iter().enumerate() {
         let fact = t.to_fact(jwks);
         let signature = match &fact.signature {

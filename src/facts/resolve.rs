@@ -166,7 +166,8 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
     let discovery = select_discovery(inv, issuer_hint.as_deref());
     let external_issuer = inv.external_issuer.as_ref().map(|e| {
         let mut x = e.fact.clone();
-        if let Some(tf) = token_file
+        // A snapshot keeps the verdict reached when the raw token was in hand.
+        if let Some(tf) = token_file.filter(|t| t.raw.is_some())
             && !e.keys.is_empty()
         {
             let public = JwksFile {
