@@ -492,7 +492,14 @@ fn directory(s: &Scenario) -> Option<Directory> {
         add(tenant, app);
     }
     if tenants.is_empty() {
-        return None;
+        // The snapshot holds no Azure facts (the scenario removed them), but Entra still has
+        // the estate: the healthy base's directory, as the generator derived the scenario.
+        if s.name == "healthy-aks-keyvault-rbac" {
+            return None;
+        }
+        let mut d = directory(&common::healthy())?;
+        d.now = now;
+        return Some(d);
     }
     if !tenants.iter().any(|t| t.id == default_tenant) {
         tenants.push(Tenant {
@@ -938,7 +945,7 @@ fn every_scenario_probes_to_success_or_the_broken_link_consistent_with_string_ma
             }));
         });
     }
-    assert!(checked >= 60, "only {checked} scenarios probed; skipped {skipped:?}");
+    assert!(checked >= 70, "only {checked} scenarios probed; skipped {skipped:?}");
     common::assert_no_problems(&problems);
     eprintln!("probed {checked} scenarios; not modelled: {skipped:?}");
 }
@@ -1366,4 +1373,53 @@ fn a_collected_snapshot_re_diagnoses_the_issuer_from_outside_offline() {
             "{case}: the tenant GUID survived redaction"
         );
     }
+}
+
+#[test]
+fn a_probe_proves_what_the_facts_could_not() {
+    // Kubernetes facts only: the strings cannot check the credential, Entra can.
+    let s = common::scenario("unknown-kubernetes-only");
+    let w = world_for(&s).expect("world");
+    let (code, r) = w.json(&s, &["--probe"]);
+    assert_eq!(status(&r, "WI306"), "pass", "{}", message(&r, "WI306"));
+    assert_eq!(status(&r, "WI307"), "pass");
+    assert!(
+        message(&r, "WI307").contains("could not check"),
+        "{}",
+        message(&r, "WI307")
+    );
+    // An unread fact stays unknown: the probe proves, it does not fill in the facts.
+    assert_eq!(code, Some(4));
+}
+
+#[test]
+fn the_authority_host_and_the_probe_scope_are_honoured() {
+    let s = common::healthy();
+    let mut w = world_for(&s).expect("world");
+    let (router, log) = fake_entra::router(directory(&s).expect("directory"));
+    w.serve(&["login.example.test".to_string()], router);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wi"));
+    common::sealed(&mut cmd);
+    cmd.args(s.args(&[
+        "--probe",
+        "--probe-scope",
+        "https://vault.azure.net/.default",
+        "-o",
+        "json",
+    ]));
+    for (k, v) in w.proxy.env(&w.ca) {
+        cmd.env(k, v);
+    }
+    cmd.env("AZURE_AUTHORITY_HOST", "https://login.example.test/");
+    let out = cmd.output().expect("run");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    assert_eq!(status(&r, "WI306"), "pass", "{}", message(&r, "WI306"));
+    let reqs = log.lock().expect("log").clone();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].field("scope"), Some("https://vault.azure.net/.default"));
+    assert!(w.entra_requests().is_empty());
+    assert_eq!(
+        r["probe"]["endpoint"],
+        "https://login.example.test/2b7d9e1f-3c4a-4b5d-8e6f-7a8b9c0d1e2f/oauth2/v2.0/token"
+    );
 }
