@@ -340,6 +340,14 @@ fn each_discovery_failure_is_a_finding_naming_the_url_and_what_failed() {
             vec!["101 keys", "at most 100"],
         ),
         ("timeout", Some(Answer::Stall), None, vec![&disc_url, "timed out"]),
+        (
+            "over 1 MiB",
+            None,
+            Some(Answer::Json(
+                json!({"keys": i.jwks["keys"], "padding": "x".repeat(1 << 20)}),
+            )),
+            vec![&jwks_url, "larger than 1048576 bytes"],
+        ),
     ];
     let mut problems = vec![];
     for (name, d, j, want) in cases {

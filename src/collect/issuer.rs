@@ -140,36 +140,37 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (HttpFetch, Option
     if status != reqwest::StatusCode::OK {
         return done(f, Some(format!("HTTP {}", status.as_u16())), None);
     }
-    if resp.content_length().is_some_and(|n| n as usize > MAX_BYTES) {
-        return done(f, Some(format!("larger than {MAX_BYTES} bytes")), None);
-    }
-    let mut body = Vec::new();
-    let mut resp = resp;
-    loop {
-        match resp.chunk().await {
-            Ok(Some(c)) => {
-                if body.len() + c.len() > MAX_BYTES {
-                    return done(f, Some(format!("larger than {MAX_BYTES} bytes")), None);
-                }
-                body.extend_from_slice(&c);
-            }
-            Ok(None) => break,
-            Err(e) => {
-                let what = if e.is_timeout() {
-                    format!("timed out reading the body ({})", chain(&e))
-                } else {
-                    format!("reading the body: {}", chain(&e))
-                };
-                return done(f, Some(what), None);
-            }
-        }
-    }
+    let body = match read_capped(resp).await {
+        Ok(b) => b,
+        Err(e) => return done(f, Some(e), None),
+    };
     match serde_json::from_slice::<Value>(&body) {
         Ok(v @ Value::Object(_)) => done(f, None, Some(v)),
         Ok(_) => done(f, Some("HTTP 200 but the body is not a JSON object".into()), None),
         Err(e) => {
             let ct = f.content_type.clone().unwrap_or_else(|| "no content type".into());
             done(f, Some(format!("HTTP 200 but the body is not JSON ({ct}): {e}")), None)
+        }
+    }
+}
+
+/// The body, at most [`MAX_BYTES`] (a bigger one is an error, not a truncation).
+pub async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    if resp.content_length().is_some_and(|n| n as usize > MAX_BYTES) {
+        return Err(format!("larger than {MAX_BYTES} bytes"));
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                if body.len() + c.len() > MAX_BYTES {
+                    return Err(format!("larger than {MAX_BYTES} bytes"));
+                }
+                body.extend_from_slice(&c);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) if e.is_timeout() => return Err(format!("timed out reading the body ({})", chain(&e))),
+            Err(e) => return Err(format!("reading the body: {}", chain(&e))),
         }
     }
 }

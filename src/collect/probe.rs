@@ -80,9 +80,9 @@ pub async fn exchange(x: &Exchange<'_>) -> Exchanged {
         }
     };
     let status = resp.status().as_u16();
-    let body = match resp.bytes().await {
+    let body = match super::issuer::read_capped(resp).await {
         Ok(b) => b,
-        Err(e) => return failed(format!("POST {url}: reading the answer: {}", chain(&e))),
+        Err(e) => return failed(format!("POST {url}: the answer: {e}")),
     };
     let json: Option<Value> = serde_json::from_slice(&body).ok();
     parse_answer(status, json.as_ref(), &url)
@@ -113,7 +113,17 @@ pub fn parse_answer(status: u16, json: Option<&Value>, url: &str) -> Exchanged {
         };
     }
     let description_full = s("error_description").unwrap_or_default();
-    let description = description_full.lines().next().unwrap_or_default().trim().to_string();
+    // The AADSTS text alone: trace lines follow on new lines, or (flattened by some proxies
+    // and SDKs) after " Trace ID:".
+    let description = description_full
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split(" Trace ID:")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let code = j
         .get("error_codes")
         .and_then(Value::as_array)
@@ -262,7 +272,7 @@ pub async fn call_data_plane(scope: &str, dp: &DataPlane, token: &AccessToken, t
     let body = if is_vault && status == 200 {
         String::new()
     } else {
-        let b = resp.bytes().await.unwrap_or_default();
+        let b = super::issuer::read_capped(resp).await.unwrap_or_default();
         String::from_utf8_lossy(&b[..b.len().min(64 * 1024)]).into_owned()
     };
     let (code, message) = error_of(&body, header_code);
@@ -321,6 +331,16 @@ mod tests {
             }
             o => panic!("{o:?}"),
         }
+    }
+
+    #[test]
+    fn a_flattened_description_loses_its_trace_lines() {
+        let body = json!({"error": "invalid_client", "error_description": "AADSTS7000272: The certificate with identifier X used to sign the federated credential could not be found in the metadata of identity provider https://i. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token. Trace ID: t Correlation ID: c Timestamp: 2024-01-14 20:29:53Z", "error_codes": [7000272]});
+        let ProbeOutcome::Rejected { description, code, .. } = parse_answer(401, Some(&body), "u").outcome else {
+            panic!()
+        };
+        assert_eq!(code.as_deref(), Some("AADSTS7000272"));
+        assert!(description.ends_with("the incoming token."), "{description}");
     }
 
     #[test]
