@@ -66,6 +66,7 @@ pub fn report(facts: &Facts, input: Input) -> Report {
                 command: u.command.clone(),
             })
             .collect(),
+        issuer_fetch: facts.external_issuer.clone(),
         probe: facts.probe.clone(),
         logs: facts.logs.clone(),
     }

@@ -135,6 +135,9 @@ pub struct Report {
     /// Reads that were refused or timed out, even where a check passed on other evidence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<Refused>,
+    /// The issuer as fetched from outside (WI210's facts: URLs, statuses, errors, kids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_fetch: Option<crate::facts::ExternalIssuer>,
     /// `--probe`: the exchange as made and Entra's answer (never the token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<crate::facts::Probe>,
