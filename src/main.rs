@@ -324,6 +324,14 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                 )));
             }
             let is_live = snapshot.is_none();
+            let opts = collect::prove::Options {
+                fetch_issuer: probe || fetch_issuer.unwrap_or(is_live),
+                probe,
+                probe_scope,
+                data_plane: probe_data_plane,
+                cloud: kube.cloud.clone(),
+                timeout: kube.connect()?.1.unwrap_or(std::time::Duration::from_secs(30)),
+            };
             let (mut inv, namespace, input) = match snapshot {
                 None => {
                     let (inv, namespace) = live(
@@ -335,6 +343,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                         Also {
                             logs,
                             fetch_issuer: probe || fetch_issuer.unwrap_or(true),
+                            prove: Some(&opts),
                         },
                         render.verbose,
                     )?;
@@ -368,14 +377,6 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                 now: now(),
                 scopes: scope,
                 data_action,
-            };
-            let opts = collect::prove::Options {
-                fetch_issuer: probe || fetch_issuer.unwrap_or(is_live),
-                probe,
-                probe_scope,
-                data_plane: probe_data_plane,
-                cloud: kube.cloud.clone(),
-                timeout: kube.connect()?.1.unwrap_or(std::time::Duration::from_secs(30)),
             };
             if !is_live && opts.fetch_issuer {
                 inv.external_issuer = None; // asked to fetch now: a recorded view is replaced
@@ -414,6 +415,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                 Also {
                     logs: false,
                     fetch_issuer: fetch_issuer.unwrap_or(true),
+                    prove: None,
                 },
                 true,
             )?;
@@ -656,12 +658,15 @@ async fn azure(
 }
 
 /// What a live collection reads besides the facts themselves.
-#[derive(Clone, Copy, Default)]
-struct Also {
+#[derive(Default)]
+struct Also<'a> {
     /// The target pod's recent logs (`wi doctor --logs`).
     logs: bool,
     /// The issuer's discovery document and JWKS from outside.
     fetch_issuer: bool,
+    /// `--probe`: made beside the Azure reads when the Kubernetes facts already name the
+    /// tenant (else after them, when the identity's tenant is known).
+    prove: Option<&'a collect::prove::Options>,
 }
 
 /// Collect the target's Kubernetes facts from the cluster (and, unless --no-azure, Azure's).
@@ -674,7 +679,12 @@ fn live(
     also: Also,
     verbose: bool,
 ) -> Result<(collect::Inventory, String), Fatal> {
-    let Also { logs, fetch_issuer } = also;
+    let Also {
+        logs,
+        fetch_issuer,
+        prove,
+    } = also;
+    let prove = prove.filter(|o| o.probe);
     let (connect, timeout) = k.connect()?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -693,7 +703,7 @@ fn live(
         let (mut inv, stats) = collect::kube::collect(client.clone(), &opts, timeout).await;
         // What the first pass tells: the pod whose logs to read, the issuer to fetch. Both
         // run beside the Azure collection, which waits on Entra and ARM anyway.
-        let early = (logs || fetch_issuer)
+        let early = (logs || fetch_issuer || prove.is_some())
             .then(|| {
                 let req = Request {
                     target: opts.target.clone(),
@@ -713,7 +723,10 @@ fn live(
             .as_ref()
             .filter(|_| fetch_issuer)
             .and_then(|f| f.issuer_to_fetch());
-        drop(early);
+        let early_probe = match (prove, &early) {
+            (Some(o), Some(f)) if f.pod_tenant().is_some() => Some((o, collect::prove::raw_token(&inv, f))),
+            _ => None,
+        };
         let read_logs = async {
             match &log_pod {
                 Some(p) => Some(collect::PodLogs {
@@ -733,8 +746,17 @@ fn live(
                 None => None,
             }
         };
+        let exchange = async {
+            match (&early_probe, &early) {
+                (Some((o, raw)), Some(f)) => match collect::azure_live::endpoints(&o.cloud) {
+                    Ok(ep) => Some(collect::prove::exchange(f, raw.as_ref(), scopes, o, &ep).await),
+                    Err(_) => None, // validated before; the later pass reports it
+                },
+                _ => None,
+            }
+        };
         let mut az_inv = std::mem::take(&mut inv);
-        let (got_logs, fetched, (az, az_inv)) = futures::join!(read_logs, fetch, async {
+        let (got_logs, fetched, probed, (az, az_inv)) = futures::join!(read_logs, fetch, exchange, async {
             let r = if k.no_azure {
                 Ok(())
             } else {
@@ -744,6 +766,7 @@ fn live(
         });
         inv = az_inv;
         inv.external_issuer = fetched;
+        inv.probe = probed;
         az?;
         inv.logs.extend(got_logs);
         if verbose {

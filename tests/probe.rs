@@ -1092,6 +1092,8 @@ fn a_live_probe_presents_the_token_from_the_token_request() {
         "{:?}",
         kube.requests()
     );
+    // One exchange, made beside the (here skipped) Azure reads, not repeated afterwards.
+    assert_eq!(w.entra_requests().len(), 1);
     assert!(w.entra_requests()[0].assertion_sent);
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!all.contains(fake_entra::ACCESS_TOKEN_MARKER));

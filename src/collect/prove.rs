@@ -5,9 +5,11 @@
 use std::time::Duration;
 
 use super::Inventory;
+use super::azure_live::Endpoints;
 use super::probe::{self, Exchange};
+use super::token::RawToken;
 use crate::facts::resolve::{Request, resolve};
-use crate::facts::{Probe, ProbeOutcome};
+use crate::facts::{Facts, Probe, ProbeOutcome};
 
 pub struct Options {
     /// Fetch `<iss>/.well-known/openid-configuration` and the JWKS from outside.
@@ -43,12 +45,9 @@ pub async fn prove(inv: &mut Inventory, req: &Request, o: &Options) -> Result<()
     let Ok(facts) = resolve(inv, req) else {
         return Ok(()); // the target is missing: the final pass reports that
     };
-    let token = facts.token.get();
     // A live collection may have fetched the issuer already (beside the Azure reads).
     let issuer = facts.issuer_to_fetch().filter(|_| inv.external_issuer.is_none());
-    let raw = token
-        .and_then(|t| inv.tokens.iter().find(|f| f.source == t.source))
-        .and_then(|f| f.raw.clone());
+    let raw = raw_token(inv, &facts);
 
     let fetch = async {
         match (&issuer, o.fetch_issuer) {
@@ -57,110 +56,131 @@ pub async fn prove(inv: &mut Inventory, req: &Request, o: &Options) -> Result<()
         }
     };
     let exchange = async {
-        if !o.probe {
-            return None;
+        if !o.probe || inv.probe.is_some() {
+            return None; // not asked, or made already beside the Azure reads
         }
-        let scope = o
-            .probe_scope
-            .clone()
-            .unwrap_or_else(|| format!("{}/.default", endpoints.arm));
-        let tenant = facts.pod_tenant().or_else(|| {
-            facts.identity.get().and_then(|i| {
-                i.tenant_id
-                    .clone()
-                    .map(|t| (t, format!("the tenant of {}", i.display())))
-            })
-        });
-        let client_id = facts.client_id.clone();
-        let assertion = token.map(|t| t.source.clone()).unwrap_or_default();
-        let not_run = |reason: String| ProbeOutcome::NotRun { reason };
-        let mut p = Probe {
-            endpoint: String::new(),
-            tenant: String::new(),
-            tenant_source: String::new(),
-            client_id: client_id.clone().unwrap_or_default(),
-            scope: scope.clone(),
-            assertion,
-            outcome: not_run(String::new()),
-            data_plane: vec![],
-        };
-        let (Some((tenant, tenant_source)), Some(client_id), Some(raw)) = (tenant, client_id, raw.as_ref()) else {
-            p.outcome = not_run(if facts.client_id.is_none() {
-                "no client id: neither the ServiceAccount annotation nor the pod's AZURE_CLIENT_ID names one".into()
-            } else if raw.is_none() {
-                match facts.token.get() {
-                    Some(t) => format!("{} holds decoded claims only; the exchange needs the signed token (run live, or snapshot the token file)", t.source),
-                    None => "no projected token in the facts (run live so wi can request one, or add the pod's token file to the snapshot)".into(),
-                }
-            } else {
-                "no tenant: no tenant-id annotation, AZURE_TENANT_ID, webhook default or identity tenant in the facts"
-                    .into()
-            });
-            return Some(p);
-        };
-        p.endpoint = probe::endpoint(&endpoints.authority, &tenant);
-        p.tenant = tenant.clone();
-        p.tenant_source = tenant_source;
-        let x = Exchange {
-            authority: &endpoints.authority,
-            tenant: &tenant,
-            client_id: &client_id,
-            scope: &scope,
-            assertion: raw.expose(),
-            timeout: o.timeout,
-        };
-        let got = probe::exchange(&x).await;
-        p.outcome = got.outcome;
-        drop(got.access_token); // the probe's own token is never used for anything else
-        if o.data_plane && matches!(p.outcome, ProbeOutcome::Issued { .. }) {
-            let mut scopes: Vec<&String> = vec![];
-            for s in &req.scopes {
-                if !scopes.iter().any(|x| x.eq_ignore_ascii_case(s)) {
-                    scopes.push(s);
-                }
-            }
-            for s in scopes {
-                let vault_uri = inv_vault_uri(&facts, s);
-                let Some(dp) = probe::data_plane(s, vault_uri.as_deref(), dns(&o.cloud)) else {
-                    p.data_plane.push(crate::facts::DataPlaneProbe {
-                        scope: s.clone(),
-                        request: String::new(),
-                        why: "wi knows a harmless data-plane request for Key Vault and Storage only".into(),
-                        status: None,
-                        code: None,
-                        message: None,
-                        verdict: "unknown".into(),
-                    });
-                    continue;
-                };
-                let x = Exchange {
-                    scope: &dp.token_scope,
-                    ..x
-                };
-                let got = probe::exchange(&x).await;
-                let r = match (&got.outcome, &got.access_token) {
-                    (ProbeOutcome::Issued { .. }, Some(tok)) => probe::call_data_plane(s, &dp, tok, o.timeout).await,
-                    (other, _) => crate::facts::DataPlaneProbe {
-                        scope: s.clone(),
-                        request: format!("GET {}", dp.url),
-                        why: dp.why.to_string(),
-                        status: None,
-                        code: None,
-                        message: Some(format!("no token for {}: {}", dp.token_scope, outcome_line(other))),
-                        verdict: "unknown".into(),
-                    },
-                };
-                p.data_plane.push(r);
-            }
-        }
-        Some(p)
+        Some(exchange(&facts, raw.as_ref(), &req.scopes, o, &endpoints).await)
     };
     let (fetched, probed) = futures::join!(fetch, exchange);
     if fetched.is_some() {
         inv.external_issuer = fetched;
     }
-    inv.probe = probed;
+    if probed.is_some() {
+        inv.probe = probed;
+    }
     Ok(())
+}
+
+/// The signed token behind the facts' decoded one, when the inventory holds it.
+pub fn raw_token(inv: &Inventory, facts: &Facts) -> Option<RawToken> {
+    let t = facts.token.get()?;
+    inv.tokens.iter().find(|f| f.source == t.source)?.raw.clone()
+}
+
+/// The `--probe` exchange (and `--probe-data-plane` calls) for the workload `facts` describe,
+/// presenting `raw`, the signed projected token.
+pub async fn exchange(
+    facts: &Facts,
+    raw: Option<&RawToken>,
+    scopes: &[String],
+    o: &Options,
+    endpoints: &Endpoints,
+) -> Probe {
+    let token = facts.token.get();
+    let scope = o
+        .probe_scope
+        .clone()
+        .unwrap_or_else(|| format!("{}/.default", endpoints.arm));
+    let tenant = facts.pod_tenant().or_else(|| {
+        facts.identity.get().and_then(|i| {
+            i.tenant_id
+                .clone()
+                .map(|t| (t, format!("the tenant of {}", i.display())))
+        })
+    });
+    let client_id = facts.client_id.clone();
+    let assertion = token.map(|t| t.source.clone()).unwrap_or_default();
+    let not_run = |reason: String| ProbeOutcome::NotRun { reason };
+    let mut p = Probe {
+        endpoint: String::new(),
+        tenant: String::new(),
+        tenant_source: String::new(),
+        client_id: client_id.clone().unwrap_or_default(),
+        scope: scope.clone(),
+        assertion,
+        outcome: not_run(String::new()),
+        data_plane: vec![],
+    };
+    let (Some((tenant, tenant_source)), Some(client_id), Some(raw)) = (tenant, client_id, raw) else {
+        p.outcome = not_run(if facts.client_id.is_none() {
+            "no client id: neither the ServiceAccount annotation nor the pod's AZURE_CLIENT_ID names one".into()
+        } else if raw.is_none() {
+            match facts.token.get() {
+                Some(t) => format!("{} holds decoded claims only; the exchange needs the signed token (run live, or snapshot the token file)", t.source),
+                None => "no projected token in the facts (run live so wi can request one, or add the pod's token file to the snapshot)".into(),
+            }
+        } else {
+            "no tenant: no tenant-id annotation, AZURE_TENANT_ID, webhook default or identity tenant in the facts"
+                .into()
+        });
+        return p;
+    };
+    p.endpoint = probe::endpoint(&endpoints.authority, &tenant);
+    p.tenant = tenant.clone();
+    p.tenant_source = tenant_source;
+    let x = Exchange {
+        authority: &endpoints.authority,
+        tenant: &tenant,
+        client_id: &client_id,
+        scope: &scope,
+        assertion: raw.expose(),
+        timeout: o.timeout,
+    };
+    let got = probe::exchange(&x).await;
+    p.outcome = got.outcome;
+    drop(got.access_token); // the probe's own token is never used for anything else
+    if o.data_plane && matches!(p.outcome, ProbeOutcome::Issued { .. }) {
+        let mut unique: Vec<&String> = vec![];
+        for s in scopes {
+            if !unique.iter().any(|x| x.eq_ignore_ascii_case(s)) {
+                unique.push(s);
+            }
+        }
+        for s in unique {
+            let vault_uri = inv_vault_uri(facts, s);
+            let Some(dp) = probe::data_plane(s, vault_uri.as_deref(), dns(&o.cloud)) else {
+                p.data_plane.push(crate::facts::DataPlaneProbe {
+                    scope: s.clone(),
+                    request: String::new(),
+                    why: "wi knows a harmless data-plane request for Key Vault and Storage only".into(),
+                    status: None,
+                    code: None,
+                    message: None,
+                    verdict: "unknown".into(),
+                });
+                continue;
+            };
+            let x = Exchange {
+                scope: &dp.token_scope,
+                ..x
+            };
+            let got = probe::exchange(&x).await;
+            let r = match (&got.outcome, &got.access_token) {
+                (ProbeOutcome::Issued { .. }, Some(tok)) => probe::call_data_plane(s, &dp, tok, o.timeout).await,
+                (other, _) => crate::facts::DataPlaneProbe {
+                    scope: s.clone(),
+                    request: format!("GET {}", dp.url),
+                    why: dp.why.to_string(),
+                    status: None,
+                    code: None,
+                    message: Some(format!("no token for {}: {}", dp.token_scope, outcome_line(other))),
+                    verdict: "unknown".into(),
+                },
+            };
+            p.data_plane.push(r);
+        }
+    }
+    p
 }
 
 fn inv_vault_uri(f: &crate::facts::Facts, scope: &str) -> Option<String> {
