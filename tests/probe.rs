@@ -1234,12 +1234,13 @@ fn every_aadsts_code_in_the_error_table_lands_on_its_link_when_entra_answers_it(
         w.entra(dir);
         let (_, r) = w.json(&s, &["--probe"]);
         seen += 1;
-        let rule = match sig.link.as_str() {
-            "service-account" => "WI118",
-            "issuer" => "WI211",
-            _ => "WI306",
+        let (rule, want) = match sig.link.as_str() {
+            "service-account" => ("WI118", "fail"),
+            "issuer" => ("WI211", "fail"),
+            "none" => ("WI306", "unknown"), // outside the chain: not a broken link, not a pass
+            _ => ("WI306", "fail"),
         };
-        if status(&r, rule) != "fail" {
+        if status(&r, rule) != want {
             problems.push(format!(
                 "{code} ({}): {rule} is {}: {}",
                 sig.link,
@@ -1432,4 +1433,43 @@ fn the_authority_host_and_the_probe_scope_are_honoured() {
         r["probe"]["endpoint"],
         "https://login.example.test/2b7d9e1f-3c4a-4b5d-8e6f-7a8b9c0d1e2f/oauth2/v2.0/token"
     );
+}
+
+#[test]
+fn a_live_probe_with_azure_asks_for_the_clouds_arm_resource_not_the_overridden_endpoint() {
+    use common::fake_azure::{AzureBehaviour, FakeAzure, cluster_id};
+    use common::fake_kube::{Behaviour, FakeKube, world_from};
+    let s = common::healthy();
+    let kube = FakeKube::start(world_from(&s.snapshot()), Behaviour::default());
+    let azure = FakeAzure::start(&s.snapshot(), AzureBehaviour::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kc = kube.kubeconfig(tmp.path(), "payments");
+    let w = world_for(&s).expect("world");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wi"));
+    common::sealed(&mut cmd);
+    let mut args = s.case_args();
+    args.extend([
+        "--probe".into(),
+        "--kubeconfig".into(),
+        kc.display().to_string(),
+        "-o".into(),
+        "json".into(),
+    ]);
+    if let Some(c) = cluster_id(&s.snapshot()) {
+        args.extend(["--cluster".into(), c]);
+    }
+    cmd.args(&args).env_remove("AZURE_SUBSCRIPTION_ID");
+    for (k, v) in azure.env() {
+        cmd.env(k, v); // WI_ARM_ENDPOINT, WI_GRAPH_ENDPOINT at the fake
+    }
+    for (k, v) in w.proxy.env(&w.ca) {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    assert_eq!(status(&r, "WI306"), "pass", "{}", message(&r, "WI306"));
+    assert_eq!(r["verdict"], "pass", "{r}");
+    let reqs = w.entra_requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].field("scope"), Some(fake_entra::ARM_SCOPE));
 }

@@ -30,6 +30,11 @@ pub struct Endpoints {
     pub arm: String,
     pub graph: String,
     pub authority: String,
+    /// The resource ids tokens are requested for (`<resource>/.default`): the cloud's, even
+    /// when WI_ARM_ENDPOINT / WI_GRAPH_ENDPOINT send the requests elsewhere (a proxy, a
+    /// private endpoint, a test server).
+    pub arm_resource: String,
+    pub graph_resource: String,
 }
 
 pub fn endpoints(cloud: &str) -> Result<Endpoints, String> {
@@ -62,6 +67,8 @@ pub fn endpoints(cloud: &str) -> Result<Endpoints, String> {
             .unwrap_or_else(|| d.to_string())
     };
     Ok(Endpoints {
+        arm_resource: arm.to_string(),
+        graph_resource: graph.to_string(),
         arm: env("WI_ARM_ENDPOINT", arm).trim_end_matches('/').to_string(),
         graph: env("WI_GRAPH_ENDPOINT", graph).trim_end_matches('/').to_string(),
         authority: env("AZURE_AUTHORITY_HOST", authority),
@@ -182,9 +189,9 @@ impl Azure {
 
     async fn bearer(&self, graph: bool) -> Result<String, String> {
         let (src, scope) = if graph {
-            (&self.graph, format!("{}/.default", self.ep.graph))
+            (&self.graph, format!("{}/.default", self.ep.graph_resource))
         } else {
-            (&self.arm, format!("{}/.default", self.ep.arm))
+            (&self.arm, format!("{}/.default", self.ep.arm_resource))
         };
         match src {
             Source::Static(t) => Ok(t.clone()),
@@ -769,6 +776,15 @@ fn node_subscription(inv: &Inventory) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_scopes_stay_the_clouds_when_endpoints_are_overridden() {
+        // Only the resource ids are checked: the environment is process-wide, so the override
+        // itself is exercised by the CLI tests (WI_ARM_ENDPOINT at a fake server).
+        let e = endpoints("AzureUSGovernment").expect("cloud");
+        assert_eq!(e.arm_resource, "https://management.usgovcloudapi.net");
+        assert_eq!(e.graph_resource, "https://graph.microsoft.us");
+    }
 
     #[test]
     fn clouds() {

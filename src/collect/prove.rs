@@ -90,7 +90,7 @@ pub async fn exchange(
     let scope = o
         .probe_scope
         .clone()
-        .unwrap_or_else(|| format!("{}/.default", endpoints.arm));
+        .unwrap_or_else(|| format!("{}/.default", endpoints.arm_resource));
     let tenant = facts.pod_tenant().or_else(|| {
         facts.identity.get().and_then(|i| {
             i.tenant_id

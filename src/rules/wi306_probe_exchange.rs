@@ -43,6 +43,21 @@ fn check(f: &Facts) -> Check {
             ))
             .saw(format!("POST {}", p.endpoint), "HTTP 200: access token issued")
         }
+        ProbeStage::Rejected { matched: Some(m), .. } if m.link == "none" => Check::unknown(
+            format!(
+                "Entra refused the probe for a cause outside the chain ({}): {}",
+                m.title,
+                stage.rejection()
+            ),
+            f.probe.as_ref().map(|p| {
+                format!(
+                    "wi doctor {} -n {} --probe --probe-scope <resource>/.default   # the scope used was {}",
+                    f.target.display(),
+                    f.namespace(),
+                    p.scope
+                )
+            }),
+        ),
         ProbeStage::Rejected { link, .. } if link.is_some_and(|l| l != Link::FederatedCredential) => {
             Check::skip("Entra rejected the exchange at another link (see WI118/WI211)")
         }

@@ -43,6 +43,9 @@ fn check(f: &Facts) -> Check {
         ProbeStage::NotAsked | ProbeStage::NotRun(_) | ProbeStage::Failed(_) => {
             Check::skip("no answer from Entra to compare with (opt-in: --probe)")
         }
+        ProbeStage::Rejected { matched: Some(m), .. } if m.link == "none" => {
+            Check::skip("Entra refused the probe for a cause outside the chain; nothing to compare")
+        }
         ProbeStage::Issued(_) if matching.status == Status::Fail => Check::warn(format!(
             "Entra accepted the token, but WI303 found no credential that matches it ({}): wi's facts are stale or incomplete — a credential added since they were collected, or the credentials of another identity than the one wi read",
             matching.message
