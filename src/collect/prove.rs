@@ -117,7 +117,7 @@ pub async fn exchange(
         } else if raw.is_none() {
             match facts.token.get() {
                 Some(t) => format!("{} holds decoded claims only; the exchange needs the signed token (run live, or snapshot the token file)", t.source),
-                None => "no projected token in the facts (run live so wi can request one, or add the pod's token file to the snapshot)".into(),
+                None => "no projected token in the facts (live: without --no-token-request wi requests one; a snapshot needs the pod's token file)".into(),
             }
         } else {
             "no tenant: no tenant-id annotation, AZURE_TENANT_ID, webhook default or identity tenant in the facts"
