@@ -477,4 +477,12 @@ fn without_at_a_snapshot_is_judged_as_of_when_it_was_taken() {
             .contains("--at 2026-03-10T09:00:00Z"),
         "{f}"
     );
+    // Paste-ready: the snapshot directory is the one just read, not a placeholder.
+    assert!(
+        f["fixes"][0]["command"]
+            .as_str()
+            .expect("c")
+            .ends_with(&format!("--snapshot {}", copy.display())),
+        "{f}"
+    );
 }

@@ -69,6 +69,9 @@ pub struct Inventory {
     /// written to a snapshot), or why they could not be read.
     pub logs: Vec<PodLogs>,
 
+    /// The directory a snapshot was read from (for fixes that repeat the command).
+    pub snapshot_dir: Option<String>,
+
     /// What each file turned out to be, for `-v`.
     pub files: Vec<FileNote>,
 }

@@ -43,7 +43,9 @@ pub fn read_dir(dir: &Path) -> Result<Inventory, InputError> {
     for p in &paths {
         files.push(load(p, display(dir, p))?);
     }
-    parse_all(files, &dir.display().to_string())
+    let mut inv = parse_all(files, &dir.display().to_string())?;
+    inv.snapshot_dir = Some(dir.display().to_string());
+    Ok(inv)
 }
 
 /// Read files held in memory (the embedded demo), as if they were a snapshot directory.

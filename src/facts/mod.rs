@@ -613,6 +613,9 @@ pub struct Facts {
     /// `--logs`: what the target pod's recent logs say.
     #[serde(default)]
     pub logs: Vec<LogScan>,
+    /// The snapshot directory the facts were read from, if any.
+    #[serde(default)]
+    pub snapshot_dir: Option<String>,
 }
 
 impl Facts {

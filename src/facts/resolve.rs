@@ -274,6 +274,7 @@ pub fn resolve(inv: &Inventory, req: &Request) -> Result<Facts, NotFound> {
         role_assignments,
         external_issuer,
         probe: inv.probe.clone(),
+        snapshot_dir: inv.snapshot_dir.clone(),
         logs: inv
             .logs
             .iter()

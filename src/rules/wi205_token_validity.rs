@@ -71,7 +71,12 @@ fn check(f: &Facts) -> Check {
             .compare(format!("{} exp", t.source), Some(&fmt_ts(exp)), Some(&format!("> {at}")))
             .fix(
                 "Judge the snapshot as of when it was taken",
-                format!("wi doctor {} -n {} --at {taken} --snapshot <DIR>", f.target.display(), f.namespace()),
+                format!(
+                    "wi doctor {} -n {} --at {taken} --snapshot {}",
+                    f.target.display(),
+                    f.namespace(),
+                    f.snapshot_dir.as_deref().map(super::support::sh).unwrap_or_else(|| "<DIR>".into())
+                ),
             )
             .fix("If the pod's file really is stale, the kubelet is not refreshing it: restart the pod", f.restart_command());
         }
