@@ -533,3 +533,43 @@ fn refused_reads_of_other_workload_kinds() {
         );
     }
 }
+
+#[test]
+fn a_webhook_installed_in_its_own_namespace_is_found_through_its_configuration() {
+    // A Helm release in namespace "azwi": the MutatingWebhookConfiguration's service names it.
+    let s = common::scenario("sa-webhook-no-ready-replicas");
+    let mut world = world_from(&s.snapshot());
+    for o in world.objects.iter_mut() {
+        let kind = o["kind"].as_str().unwrap_or_default().to_string();
+        if kind == "MutatingWebhookConfiguration" {
+            for w in o["webhooks"].as_array_mut().into_iter().flatten() {
+                w["clientConfig"]["service"]["namespace"] = "azwi".into();
+            }
+        }
+        if kind == "Deployment" && o["metadata"]["name"] == "azure-wi-webhook-controller-manager" {
+            o["metadata"]["namespace"] = "azwi".into();
+        }
+    }
+    let fake = FakeKube::start(world, Behaviour::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kc = fake.kubeconfig(tmp.path(), "default");
+    let (code, r) = run(&live_args(&s, &kc, &["-o", "json"]));
+    let f = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "WI104")
+        .expect("WI104")
+        .clone();
+    // The same verdict as with the webhook in kube-system: found, and not ready.
+    assert_eq!(f["status"], "fail", "{f}");
+    assert!(f.to_string().contains("azwi"), "{f}");
+    assert_eq!(code, Some(1));
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|(_, p)| p == "/apis/apps/v1/namespaces/azwi/deployments/azure-wi-webhook-controller-manager"),
+        "{:?}",
+        fake.requests()
+    );
+}

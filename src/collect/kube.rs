@@ -29,7 +29,7 @@ use serde_json::Value;
 use super::token;
 use super::{FileNote, Inventory, Manifest, ObjectKey, Unreadable};
 use crate::facts::resolve::{Request, resolve};
-use crate::facts::{EXCHANGE_AUDIENCE, TargetRef, WEBHOOK_DEPLOYMENT, WorkloadKind};
+use crate::facts::{EXCHANGE_AUDIENCE, TargetRef, WEBHOOK_DEPLOYMENT, WEBHOOK_NAME, WEBHOOK_SERVICE, WorkloadKind};
 
 /// How to reach the cluster: kubectl's flags.
 #[derive(Debug, Clone, Default)]
@@ -564,8 +564,49 @@ pub async fn collect(client: Client, opts: &Collect, timeout: Option<Duration>) 
         n.fetch_add(1, Ordering::Relaxed);
         Some(timed(timeout, api.create_token_request(&sa_name, &PostParams::default(), &tr)).await)
     };
-    let any_rt2 = !owner_reads.is_empty() || !node_reads.is_empty() || opts.token_request;
-    let (owners, nodes, token) = futures::join!(owner_fut, nodes_fut, token_fut);
+    // A webhook installed elsewhere (a Helm release in its own namespace): the
+    // MutatingWebhookConfiguration names its service's namespace, where the Deployment lives.
+    let mut extra_ns: Vec<String> = inv
+        .webhook_configurations
+        .iter()
+        .flat_map(|m| m.webhooks.iter().flatten())
+        .filter_map(|w| {
+            let svc = w.client_config.service.as_ref()?;
+            (w.name == WEBHOOK_NAME || svc.name == WEBHOOK_SERVICE).then(|| svc.namespace.clone())
+        })
+        .filter(|ns| !WEBHOOK_NAMESPACES.contains(&ns.as_str()))
+        .collect();
+    extra_ns.sort();
+    extra_ns.dedup();
+    let webhook_reads: Vec<Read> = extra_ns
+        .iter()
+        .map(|w| read("Deployment", "deployments", "get", Some(w), Some(WEBHOOK_DEPLOYMENT)))
+        .collect();
+    let webhook_fut = join_all(webhook_reads.iter().map(|r| async move {
+        let w = r.namespace.as_deref().unwrap_or_default();
+        let d = get(
+            n,
+            Api::<Deployment>::namespaced(c.clone(), w),
+            WEBHOOK_DEPLOYMENT,
+            timeout,
+        );
+        let m = get(
+            n,
+            Api::<ConfigMap>::namespaced(c.clone(), w),
+            "azure-wi-webhook-config",
+            timeout,
+        );
+        let (d, m) = futures::join!(d, m);
+        (r.clone(), d, m)
+    }));
+    let any_rt2 = !owner_reads.is_empty() || !node_reads.is_empty() || !webhook_reads.is_empty() || opts.token_request;
+    let (owners, nodes, token, webhook) = futures::join!(owner_fut, nodes_fut, token_fut, webhook_fut);
+    for (r, d, m) in webhook {
+        file(&mut log, &r, d, |v| inv.deployments.push(v));
+        if let Got::Ok(v) = m {
+            inv.config_maps.push(v);
+        }
+    }
     if any_rt2 {
         stats.round_trips += 1;
     }
