@@ -169,6 +169,77 @@ impl Redactor {
                 }
             }
         }
+        // Hosts that name the organisation: private image registries (`contosoacr.azurecr.io`)
+        // and self-managed issuers (`contosooidc.blob.core.windows.net`). Their first label is
+        // replaced; public registries and the AKS issuer hosts are kept.
+        let mut hosts: BTreeSet<String> = BTreeSet::new();
+        let mut templates: Vec<&k8s_openapi::api::core::v1::PodSpec> =
+            inv.pods.iter().filter_map(|p| p.spec.as_ref()).collect();
+        templates.extend(
+            inv.deployments
+                .iter()
+                .filter_map(|d| d.spec.as_ref().and_then(|s| s.template.spec.as_ref())),
+        );
+        templates.extend(inv.replica_sets.iter().filter_map(|d| {
+            d.spec
+                .as_ref()
+                .and_then(|s| s.template.as_ref())
+                .and_then(|t| t.spec.as_ref())
+        }));
+        templates.extend(
+            inv.stateful_sets
+                .iter()
+                .filter_map(|d| d.spec.as_ref().and_then(|s| s.template.spec.as_ref())),
+        );
+        templates.extend(
+            inv.daemon_sets
+                .iter()
+                .filter_map(|d| d.spec.as_ref().and_then(|s| s.template.spec.as_ref())),
+        );
+        templates.extend(
+            inv.jobs
+                .iter()
+                .filter_map(|d| d.spec.as_ref().and_then(|s| s.template.spec.as_ref())),
+        );
+        templates.extend(inv.cron_jobs.iter().filter_map(|d| {
+            d.spec
+                .as_ref()
+                .and_then(|s| s.job_template.spec.as_ref())
+                .and_then(|j| j.template.spec.as_ref())
+        }));
+        for spec in templates {
+            for c in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
+                if let Some(h) = c.image.as_deref().and_then(registry_host) {
+                    hosts.insert(h);
+                }
+            }
+        }
+        hosts.extend(
+            inv.tokens
+                .iter()
+                .filter_map(|t| t.claims.get("iss").and_then(Value::as_str).map(str::to_string))
+                .chain(inv.discovery.iter().filter_map(|d| d.issuer.clone()))
+                .filter_map(|iss| {
+                    let host = iss
+                        .strip_prefix("https://")?
+                        .split(['/', ':'])
+                        .next()?
+                        .to_ascii_lowercase();
+                    (!PUBLIC_HOSTS
+                        .iter()
+                        .any(|p| host == *p || host.ends_with(&format!(".{p}"))))
+                    .then_some(host)
+                }),
+        );
+        let mut h = 0;
+        for host in hosts {
+            let Some(label) = host.split('.').next() else { continue };
+            if label.len() < 3 || pairs.iter().any(|(o, _)| o == label) {
+                continue;
+            }
+            h += 1;
+            pairs.push((label.to_string(), format!("host-{h}")));
+        }
         pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         Redactor {
             names: pairs,
@@ -228,6 +299,36 @@ impl Redactor {
     }
 }
 
+/// Registries and issuer hosts that identify no one.
+const PUBLIC_HOSTS: &[&str] = &[
+    "docker.io",
+    "mcr.microsoft.com",
+    "ghcr.io",
+    "quay.io",
+    "registry.k8s.io",
+    "gcr.io",
+    "k8s.gcr.io",
+    "public.ecr.aws",
+    "oic.prod-aks.azure.com",
+    "oidc.prod-aks.azure.com",
+    "oic.prod-arc.azure.com",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+];
+
+/// The registry host of an image reference, when it names a private registry
+/// (`contosoacr.azurecr.io/payments/api:1` → `contosoacr.azurecr.io`; `nginx:1` → none).
+fn registry_host(image: &str) -> Option<String> {
+    let (first, _) = image.split_once('/')?;
+    let is_host = first.contains('.') || first.contains(':') || first == "localhost";
+    let host = first.split(':').next()?.to_ascii_lowercase();
+    (is_host
+        && !PUBLIC_HOSTS
+            .iter()
+            .any(|p| host == *p || host.ends_with(&format!(".{p}"))))
+    .then_some(host)
+}
+
 fn is_guid(s: &str) -> bool {
     crate::rules::support::is_guid(s)
 }
@@ -260,6 +361,54 @@ fn replace_bounded(s: &str, from: &str, to: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_self_managed_issuer_host_is_hidden_and_aks_hosts_are_kept() {
+        use base64::Engine;
+        let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let jwt = |iss: &str| {
+            format!(
+                "{}.{}.c2ln",
+                b64(r#"{"alg":"RS256"}"#),
+                b64(&format!(r#"{{"iss":"{iss}","sub":"system:serviceaccount:a:b"}}"#))
+            )
+        };
+        let mut inv = Inventory::default();
+        for iss in [
+            "https://contosooidc.blob.core.windows.net/oidc/",
+            "https://westeurope.oic.prod-aks.azure.com/t/c/",
+        ] {
+            inv.tokens
+                .push(crate::collect::token::decode(&jwt(iss), "t").expect("jwt"));
+        }
+        let mut r = Redactor::new(&inv);
+        let a = r.text("https://contosooidc.blob.core.windows.net/oidc/");
+        assert!(!a.contains("contosooidc"), "{a}");
+        assert!(
+            a.ends_with(".blob.core.windows.net/path-1/") || a.contains(".blob.core.windows.net/"),
+            "{a}"
+        );
+        assert!(
+            r.text("https://westeurope.oic.prod-aks.azure.com/")
+                .contains("westeurope")
+        );
+    }
+
+    #[test]
+    fn registry_hosts() {
+        assert_eq!(
+            registry_host("contosoacr.azurecr.io/payments/api:1").as_deref(),
+            Some("contosoacr.azurecr.io")
+        );
+        assert_eq!(registry_host("localhost:5000/api").as_deref(), Some("localhost"));
+        assert_eq!(registry_host("nginx:1.27"), None);
+        assert_eq!(registry_host("library/nginx"), None);
+        assert_eq!(
+            registry_host("mcr.microsoft.com/oss/azure/workload-identity/webhook:v1.6.0"),
+            None
+        );
+        assert_eq!(registry_host("docker.io/library/nginx"), None);
+    }
 
     #[test]
     fn bounded_replacement() {
