@@ -32,11 +32,21 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
         .timeout(timeout)
         .user_agent(concat!("wi/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("cannot build the HTTPS client: {}", chain(&e)))
+        .map_err(|e| format!("cannot build the HTTPS client: {}", chain(e)))
 }
 
-/// `e` and its causes, `: `-joined (reqwest's own message hides TLS and DNS causes).
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+/// A request error and its causes, `: `-joined (reqwest's own message hides TLS and DNS
+/// causes), without the URL: the callers name it once themselves.
+pub fn chain(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut parts = chain_of(&e).split(": ").map(str::to_string).collect::<Vec<_>>();
+    // "error sending request" says nothing the caller's "cannot connect" does not.
+    parts.retain(|p| p != "error sending request" && p != "client error (Connect)");
+    parts.join(": ")
+}
+
+/// `e` and its causes, `: `-joined.
+pub fn chain_of(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -105,11 +115,11 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (HttpFetch, Option
         Ok(r) => r,
         Err(e) => {
             let what = if e.is_timeout() {
-                format!("timed out ({})", chain(&e))
+                format!("timed out ({})", chain(e))
             } else if e.is_connect() {
-                format!("cannot connect: {}", chain(&e))
+                format!("cannot connect: {}", chain(e))
             } else {
-                chain(&e)
+                chain(e)
             };
             return done(f, Some(what), None);
         }
@@ -169,8 +179,8 @@ pub async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String>
                 body.extend_from_slice(&c);
             }
             Ok(None) => return Ok(body),
-            Err(e) if e.is_timeout() => return Err(format!("timed out reading the body ({})", chain(&e))),
-            Err(e) => return Err(format!("reading the body: {}", chain(&e))),
+            Err(e) if e.is_timeout() => return Err(format!("timed out reading the body ({})", chain(e))),
+            Err(e) => return Err(format!("reading the body: {}", chain(e))),
         }
     }
 }

@@ -76,7 +76,7 @@ pub async fn exchange(x: &Exchange<'_>) -> Exchanged {
             } else {
                 "cannot reach the token endpoint"
             };
-            return failed(format!("{what}: POST {url}: {}", chain(&e)));
+            return failed(format!("{what}: POST {url}: {}", chain(e)));
         }
     };
     let status = resp.status().as_u16();
@@ -256,7 +256,7 @@ pub async fn call_data_plane(scope: &str, dp: &DataPlane, token: &AccessToken, t
     let resp = match req.send().await {
         Ok(r) => r,
         Err(e) => {
-            out.message = Some(format!("cannot reach the data plane: {}", chain(&e)));
+            out.message = Some(format!("cannot reach the data plane: {}", chain(e)));
             return out;
         }
     };

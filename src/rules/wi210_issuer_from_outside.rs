@@ -1,6 +1,6 @@
 //! WI210: the issuer, fetched from outside as Entra fetches it, serves what the token needs.
 use super::{Check, Rule, Severity};
-use crate::facts::{Facts, HttpFetch};
+use crate::facts::{ClusterKind, Facts, HttpFetch};
 use crate::report::Link;
 
 pub static RULE: Rule = Rule {
@@ -22,10 +22,11 @@ fn curl(u: &str) -> String {
     format!("curl -sS -o /dev/null -w '%{{http_code}} %{{content_type}} %{{redirect_url}}\\n' {u}")
 }
 
-fn failed_fetch(step: &str, h: &HttpFetch) -> Check {
+fn failed_fetch(f: &Facts, step: &str, h: &HttpFetch, proxy: Option<&str>) -> Check {
     let what = h.error.clone().unwrap_or_else(|| "no answer".into());
+    let via = proxy.map(|p| format!(" (through the proxy {p})")).unwrap_or_default();
     let mut c = Check::fail(format!(
-        "Entra could not use the issuer's {step}: GET {} → {what}; Entra answers AADSTS90061 (Request to External OIDC endpoint failed)",
+        "Entra could not use the issuer's {step}: GET {}{via} → {what}; Entra answers AADSTS90061 (Request to External OIDC endpoint failed)",
         h.url
     ))
     .compare(
@@ -41,10 +42,20 @@ fn failed_fetch(step: &str, h: &HttpFetch) -> Check {
         format!("Fetch the {step} as Entra does (public DNS, verified TLS, no redirects)"),
         curl(&h.url),
     );
-    c.fix(
-        "AKS: reconcile the managed issuer; self-managed: publish the document at exactly this URL",
-        "az aks update -g <rg> -n <cluster>   # AKS; self-managed: upload to the issuer's storage",
-    )
+    match f.cluster.get() {
+        Some(cl) if cl.kind == ClusterKind::Aks => c.fix(
+            "Reconcile the AKS-managed issuer (then open a support case if it still fails)",
+            format!(
+                "az aks update -g {} -n {}",
+                cl.resource_group.as_deref().unwrap_or("<rg>"),
+                cl.name
+            ),
+        ),
+        _ => c.fix(
+            "Publish both documents publicly at exactly these URLs (self-managed: the storage account or web server behind the issuer)",
+            "azwi jwks --public-keys <sa.pub> --output-file jwks.json   # then upload it and the discovery document",
+        ),
+    }
 }
 
 fn check(f: &Facts) -> Check {
@@ -58,7 +69,7 @@ fn check(f: &Facts) -> Check {
         proxied = format!(" (through the proxy {p})");
     }
     if x.discovery.error.is_some() {
-        return failed_fetch("discovery document", &x.discovery);
+        return failed_fetch(f, "discovery document", &x.discovery, x.proxy.as_deref());
     }
     let want = f
         .token
@@ -95,7 +106,7 @@ fn check(f: &Facts) -> Check {
         return Check::unknown(format!("the JWKS at {jwks_uri} was not fetched"), Some(curl(jwks_uri)));
     };
     if j.error.is_some() {
-        return failed_fetch("JWKS", j);
+        return failed_fetch(f, "JWKS", j, x.proxy.as_deref());
     }
     if x.key_count > MAX_KEYS {
         return Check::fail(format!(
