@@ -99,10 +99,10 @@ struct KubeArgs {
     /// Do not request a token for the pod's ServiceAccount (TokenRequest API).
     #[arg(long = "no-token-request")]
     no_token_request: bool,
-    /// Azure cloud: AzureCloud, AzureUSGovernment or AzureChinaCloud (WI_ARM_ENDPOINT,
+    /// Azure cloud: AzureCloud (default), AzureUSGovernment or AzureChinaCloud (WI_ARM_ENDPOINT,
     /// WI_GRAPH_ENDPOINT and AZURE_AUTHORITY_HOST override its endpoints).
-    #[arg(long, default_value = "AzureCloud")]
-    cloud: String,
+    #[arg(long, value_name = "CLOUD")]
+    cloud: Option<String>,
     /// Azure subscription (default: AZURE_SUBSCRIPTION_ID, else the cluster's, the scope's or
     /// the nodes' subscription).
     #[arg(long)]
@@ -301,7 +301,7 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                     "--logs reads the pod's logs from the cluster; it cannot be combined with --snapshot (use `wi explain -` on saved logs)",
                 ));
             }
-            wi::collect::azure_live::endpoints(&kube.cloud).map_err(Fatal::usage)?;
+            wi::collect::azure_live::endpoints(kube.cloud()).map_err(Fatal::usage)?;
             if let Some(ns) = &namespace {
                 validate_namespace(ns)?;
             }
@@ -329,7 +329,8 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                 probe,
                 probe_scope,
                 data_plane: probe_data_plane,
-                cloud: kube.cloud.clone(),
+                cloud: kube.cloud().to_string(),
+                cloud_explicit: kube.cloud.is_some(),
                 timeout: kube.connect()?.1.unwrap_or(std::time::Duration::from_secs(30)),
             };
             let (mut inv, namespace, input) = match snapshot {
@@ -574,6 +575,11 @@ fn request_timeout(s: &str) -> Result<Option<std::time::Duration>, Fatal> {
 }
 
 impl KubeArgs {
+    /// `--cloud`, default AzureCloud.
+    fn cloud(&self) -> &str {
+        self.cloud.as_deref().unwrap_or("AzureCloud")
+    }
+
     /// The kubectl-style connection, and the per-request timeout.
     fn connect(&self) -> Result<(collect::kube::Connect, Option<std::time::Duration>), Fatal> {
         let timeout = request_timeout(&self.request_timeout)?;
@@ -627,7 +633,7 @@ async fn azure(
     timeout: Option<std::time::Duration>,
 ) -> Result<(), Fatal> {
     let opts = collect::azure_live::AzureOptions {
-        cloud: k.cloud.clone(),
+        cloud: k.cloud().to_string(),
         subscription: k
             .subscription
             .clone()

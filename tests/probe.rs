@@ -1473,3 +1473,69 @@ fn a_live_probe_with_azure_asks_for_the_clouds_arm_resource_not_the_overridden_e
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].field("scope"), Some(fake_entra::ARM_SCOPE));
 }
+
+#[test]
+fn the_pods_authority_picks_the_cloud_and_an_unknown_one_is_never_sent_a_token() {
+    let s = common::healthy();
+    for (authority, host, scope, source) in [
+        (
+            "https://login.microsoftonline.us/",
+            "login.microsoftonline.us",
+            "https://management.usgovcloudapi.net/.default",
+            "(AzureUSGovernment)",
+        ),
+        (
+            "https://login.attacker.example/",
+            ENTRA_HOST,
+            fake_entra::ARM_SCOPE,
+            "not a known Entra authority",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let snap = tmp.path().join("snapshot");
+        copy_dir(&s.snapshot(), &snap);
+        let pod = snap.join("k8s/pod.yaml");
+        let text = std::fs::read_to_string(&pod).expect("pod");
+        std::fs::write(
+            &pod,
+            text.replace(
+                "value: https://login.microsoftonline.com/",
+                &format!("value: {authority}"),
+            ),
+        )
+        .expect("write");
+        let moved = Scenario {
+            name: s.name.clone(),
+            dir: tmp.path().to_path_buf(),
+            case: s.case.clone(),
+        };
+        let mut w = world_for(&s).expect("world");
+        let (router, log) = fake_entra::router(Directory {
+            resources: vec!["https://management.usgovcloudapi.net".into()],
+            ..directory(&s).expect("directory")
+        });
+        w.serve(&["login.microsoftonline.us".to_string()], router);
+        let (_, r) = w.json(&moved, &["--probe"]);
+        assert!(
+            r["probe"]["authority_source"]
+                .as_str()
+                .expect("source")
+                .contains(source),
+            "{}",
+            r["probe"]
+        );
+        let mut all = log.lock().expect("log").clone();
+        all.extend(w.entra_requests());
+        assert_eq!(all.len(), 1, "{authority}");
+        assert_eq!(all[0].field("scope"), Some(scope), "{authority}");
+        assert!(
+            w.proxy.connects().iter().any(|c| c.starts_with(&format!("{host}:443"))),
+            "{authority}: {:?}",
+            w.proxy.connects()
+        );
+        assert!(
+            !w.proxy.connects().iter().any(|c| c.contains("attacker")),
+            "a token went to an unknown authority"
+        );
+    }
+}

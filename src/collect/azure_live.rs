@@ -37,6 +37,13 @@ pub struct Endpoints {
     pub graph_resource: String,
 }
 
+/// The clouds' names and Entra authorities, for recognising a pod's AZURE_AUTHORITY_HOST.
+pub const CLOUD_AUTHORITIES: [(&str, &str); 3] = [
+    ("AzureCloud", "https://login.microsoftonline.com/"),
+    ("AzureUSGovernment", "https://login.microsoftonline.us/"),
+    ("AzureChinaCloud", "https://login.chinacloudapi.cn/"),
+];
+
 pub fn endpoints(cloud: &str) -> Result<Endpoints, String> {
     let (arm, graph, authority) = match cloud.to_ascii_lowercase().as_str() {
         "azurecloud" | "azurepubliccloud" | "public" => (

@@ -22,6 +22,8 @@ pub struct Options {
     pub data_plane: bool,
     /// `--cloud` (AZURE_AUTHORITY_HOST overrides its authority).
     pub cloud: String,
+    /// Whether `--cloud` was given (it then wins over the pods' AZURE_AUTHORITY_HOST).
+    pub cloud_explicit: bool,
     pub timeout: Duration,
 }
 
@@ -71,6 +73,42 @@ pub async fn prove(inv: &mut Inventory, req: &Request, o: &Options) -> Result<()
     Ok(())
 }
 
+/// The cloud to probe, and why: wi's own AZURE_AUTHORITY_HOST, then an explicit `--cloud`, win; otherwise
+/// the pods' AZURE_AUTHORITY_HOST, when it is a known Entra authority, picks the cloud (the
+/// SDK in the pod talks to it). An unknown authority is never sent a token; it is named.
+fn effective_cloud(facts: &Facts, cloud: &str, explicit: bool) -> (String, String) {
+    if std::env::var("AZURE_AUTHORITY_HOST").is_ok_and(|v| !v.is_empty()) {
+        return (cloud.to_string(), "AZURE_AUTHORITY_HOST (wi's environment)".into());
+    }
+    let from_cloud = format!("--cloud {cloud}");
+    if explicit {
+        return (cloud.to_string(), from_cloud);
+    }
+    let Some((value, source)) = facts.pods.iter().find_map(|p| {
+        p.app_containers().find_map(|c| {
+            c.env_value("AZURE_AUTHORITY_HOST")
+                .and_then(|e| e.value.clone())
+                .map(|v| (v, format!("{} env AZURE_AUTHORITY_HOST", p.source)))
+        })
+    }) else {
+        return (cloud.to_string(), from_cloud);
+    };
+    let norm = |s: &str| s.trim().trim_end_matches('/').to_ascii_lowercase();
+    match super::azure_live::CLOUD_AUTHORITIES
+        .iter()
+        .find(|(_, a)| norm(a) == norm(&value))
+    {
+        Some((name, _)) if !name.eq_ignore_ascii_case(cloud) => (name.to_string(), format!("{source} ({name})")),
+        Some(_) => (cloud.to_string(), from_cloud),
+        None => (
+            cloud.to_string(),
+            format!(
+                "{from_cloud}; the pods use AZURE_AUTHORITY_HOST={value} ({source}), which is not a known Entra authority: wi does not send a token there (set AZURE_AUTHORITY_HOST to probe it)"
+            ),
+        ),
+    }
+}
+
 /// The signed token behind the facts' decoded one, when the inventory holds it.
 pub fn raw_token(inv: &Inventory, facts: &Facts) -> Option<RawToken> {
     let t = facts.token.get()?;
@@ -86,6 +124,19 @@ pub async fn exchange(
     o: &Options,
     endpoints: &Endpoints,
 ) -> Probe {
+    let (cloud, authority_source) = effective_cloud(facts, &o.cloud, o.cloud_explicit);
+    let switched;
+    let endpoints = if cloud != o.cloud {
+        switched = super::azure_live::endpoints(&cloud).unwrap_or_else(|_| endpoints.clone());
+        &switched
+    } else {
+        endpoints
+    };
+    let o = &Options {
+        cloud: cloud.clone(),
+        probe_scope: o.probe_scope.clone(),
+        ..*o
+    };
     let token = facts.token.get();
     let scope = o
         .probe_scope
@@ -102,6 +153,7 @@ pub async fn exchange(
     let assertion = token.map(|t| t.source.clone()).unwrap_or_default();
     let not_run = |reason: String| ProbeOutcome::NotRun { reason };
     let mut p = Probe {
+        authority_source,
         endpoint: String::new(),
         tenant: String::new(),
         tenant_source: String::new(),

@@ -787,6 +787,10 @@ pub struct ExternalIssuer {
 pub struct Probe {
     /// The token endpoint, `<authority>/<tenant>/oauth2/v2.0/token`.
     pub endpoint: String,
+    /// Where the authority came from (AZURE_AUTHORITY_HOST, the pods' env, --cloud), and any
+    /// authority the pods use that wi would not send a token to.
+    #[serde(default)]
+    pub authority_source: String,
     pub tenant: String,
     /// Where the tenant came from (the pod's AZURE_TENANT_ID, the annotation, …).
     pub tenant_source: String,

@@ -77,6 +77,11 @@ pub fn render(r: &Report, st: &Style) -> String {
                 p.endpoint, p.client_id, p.tenant, p.tenant_source
             );
         }
+        if !p.authority_source.is_empty()
+            && (!p.authority_source.starts_with("--cloud ") || p.authority_source.contains(';'))
+        {
+            let _ = writeln!(out, "  authority: {}", p.authority_source);
+        }
         if status == Status::Pass {
             let _ = writeln!(
                 out,
