@@ -200,8 +200,14 @@ pub fn data_plane(scope: &str, vault_uri: Option<&str>, dns: (&str, &str)) -> Op
     let provider = after("providers")?;
     if provider.eq_ignore_ascii_case("Microsoft.KeyVault") {
         let vault = after("vaults")?;
+        // The vault's own URI only when it is a vault host of this cloud: a data-plane token
+        // is never sent anywhere else.
         let base = vault_uri
             .map(|u| u.trim_end_matches('/').to_string())
+            .filter(|u| {
+                u.strip_prefix("https://")
+                    .is_some_and(|h| !h.contains('/') && h.to_ascii_lowercase().ends_with(&format!(".{}", dns.0)))
+            })
             .unwrap_or_else(|| format!("https://{vault}.{}", dns.0));
         return Some(DataPlane {
             token_scope: format!("https://{}/.default", dns.0),
@@ -378,6 +384,24 @@ mod tests {
                 .unwrap()
                 .url
                 .ends_with("st.blob.core.windows.net/c1?restype=container&comp=list&maxresults=1")
+        );
+        let odd = data_plane(
+            kv,
+            Some("https://collector.example/"),
+            ("vault.azure.net", "core.windows.net"),
+        )
+        .unwrap();
+        assert!(odd.url.starts_with("https://kv1.vault.azure.net/"), "{}", odd.url);
+        let own = data_plane(
+            kv,
+            Some("https://kv1.vault.azure.net/"),
+            ("vault.azure.net", "core.windows.net"),
+        )
+        .unwrap();
+        assert!(
+            own.url.starts_with("https://kv1.vault.azure.net/secrets/"),
+            "{}",
+            own.url
         );
         let vm = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/v";
         assert!(data_plane(vm, None, ("vault.azure.net", "core.windows.net")).is_none());
