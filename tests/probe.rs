@@ -1051,6 +1051,16 @@ fn a_malformed_tenant_in_the_pods_env_is_rejected_on_the_service_account_link() 
     assert!(finding(&r, "WI118").to_string().contains("env AZURE_TENANT_ID"));
     assert_eq!(code, Some(1));
     snapshot_rules("tenant-identifier-malformed", &r);
+    // A tenant that would change the token URL's path is not sent at all.
+    std::fs::write(
+        &pod,
+        text.replace("value: 2b7d9e1f-3c4a-4b5d-8e6f-7a8b9c0d1e2f", "value: common/../x?y=1"),
+    )
+    .expect("write");
+    let w = world_for(&s).expect("world");
+    let (_, r) = w.json(&moved, &["--probe"]);
+    assert_eq!(status(&r, "WI306"), "unknown", "{}", message(&r, "WI306"));
+    assert!(w.entra_requests().is_empty());
 }
 
 #[test]

@@ -177,6 +177,20 @@ pub async fn exchange(
         });
         return p;
     };
+    // The tenant becomes a path segment of the token URL: letters, digits, dots and hyphens
+    // only (GUIDs and domains), so a value from the cluster cannot steer the request.
+    if tenant.is_empty()
+        || !tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        p.tenant = tenant.clone();
+        p.tenant_source = tenant_source;
+        p.outcome = not_run(format!(
+            "the tenant {tenant:?} is neither a GUID nor a domain name; wi does not put it in a token URL"
+        ));
+        return p;
+    }
     p.endpoint = probe::endpoint(&endpoints.authority, &tenant);
     p.tenant = tenant.clone();
     p.tenant_source = tenant_source;
