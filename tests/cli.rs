@@ -486,3 +486,21 @@ fn without_at_a_snapshot_is_judged_as_of_when_it_was_taken() {
         "{f}"
     );
 }
+
+#[test]
+fn the_readme_shows_what_wi_demo_prints() {
+    // The README's first example is the demo's real output (lines elided with … excepted).
+    let readme = fs::read_to_string(common::root().join("README.md")).expect("README");
+    let block = readme
+        .split("```text\n$ wi demo\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("the README shows `$ wi demo`");
+    let out = stdout(&wi(&["demo", "--color", "never"]));
+    for line in block.lines().filter(|l| !l.contains('…') && !l.trim().is_empty()) {
+        assert!(
+            out.contains(line),
+            "README line not in `wi demo` output:\n{line}\n---\n{out}"
+        );
+    }
+}
