@@ -276,3 +276,38 @@ fn doctor_logs_needs_a_cluster() {
     assert_eq!(out.status.code(), Some(2));
     assert!(common::stderr(&out).contains("--logs"), "{}", common::stderr(&out));
 }
+
+#[test]
+fn a_restarted_container_is_read_from_its_previous_instance_too() {
+    // In a crash loop the error is in the container that died.
+    let s = common::healthy();
+    let mut world = world_from(&s.snapshot());
+    for o in world.objects.iter_mut().filter(|o| o["kind"] == "Pod") {
+        o["status"]["containerStatuses"] = serde_json::json!([
+            {"name": o["spec"]["containers"][0]["name"], "restartCount": 4, "ready": false, "image": "x", "imageID": "", "started": false}
+        ]);
+    }
+    world.logs =
+        Some("error: AADSTS70021: No matching federated identity record found for presented assertion.\n".into());
+    let fake = FakeKube::start(world, Behaviour::default());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kc = fake.kubeconfig(tmp.path(), "payments");
+    let out = common::wi(&[
+        "explain",
+        "--logs",
+        "pod/checkout-api-7d9f8c6b5-x2k4q",
+        "--kubeconfig",
+        kc.to_str().expect("p"),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let logs: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .map(|(_, p)| p)
+        .filter(|p| p.contains("/pods/checkout-api-7d9f8c6b5-x2k4q/log"))
+        .collect();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    assert!(logs.iter().any(|p| p.contains("previous=true")), "{logs:?}");
+}

@@ -679,18 +679,44 @@ pub async fn pod_logs(client: Client, namespace: &str, pod: &str, tail: i64) -> 
         ),
         e => e.to_string(),
     })?;
+    // Every container, and the previous instance of any that restarted: in a crash loop the
+    // error is in the logs of the container that died, not the one just started.
+    let restarted: BTreeSet<String> = p
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|c| c.restart_count > 0)
+        .map(|c| c.name.clone())
+        .collect();
     let containers: Vec<String> = p
         .spec
         .map(|s| s.containers.into_iter().map(|c| c.name).collect())
         .unwrap_or_default();
+    let reads: Vec<(String, bool)> = containers
+        .iter()
+        .flat_map(|c| {
+            let prev = restarted.contains(c).then(|| (c.clone(), true));
+            prev.into_iter().chain(std::iter::once((c.clone(), false)))
+        })
+        .collect();
+    let got = join_all(reads.iter().map(|(c, previous)| {
+        let api = api.clone();
+        async move {
+            let lp = kube::api::LogParams {
+                container: Some(c.clone()),
+                tail_lines: Some(tail),
+                previous: *previous,
+                ..Default::default()
+            };
+            api.logs(pod, &lp).await
+        }
+    }))
+    .await;
     let mut out = String::new();
-    for c in containers {
-        let lp = kube::api::LogParams {
-            container: Some(c.clone()),
-            tail_lines: Some(tail),
-            ..Default::default()
-        };
-        match api.logs(pod, &lp).await {
+    for ((c, previous), r) in reads.iter().zip(got) {
+        match r {
             Ok(text) => out.push_str(&text),
             Err(kube::Error::Api(s)) if s.code == 403 => {
                 return Err(format!(
@@ -698,6 +724,8 @@ pub async fn pod_logs(client: Client, namespace: &str, pod: &str, tail: i64) -> 
                     s.message
                 ));
             }
+            // The previous instance may be gone (garbage-collected): the current logs stand.
+            Err(_) if *previous => continue,
             Err(e) => return Err(format!("logs of container {c}: {e}")),
         }
         out.push('\n');
