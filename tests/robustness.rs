@@ -100,3 +100,55 @@ fn corrupted_snapshots_never_panic() {
     }
     assert!(runs > 100, "{runs}");
 }
+
+#[test]
+fn malformed_recorded_issuer_fetches_are_errors_naming_the_file_not_panics() {
+    let s = common::healthy();
+    let valid = serde_json::json!({
+        "apiVersion": "wi/v1",
+        "kind": "ExternalIssuerFetch",
+        "fetch": {
+            "issuer_url": "https://i/", "discovery": {"url": "https://i/.well-known/openid-configuration", "status": 200, "content_type": null, "location": null, "error": null, "elapsed_ms": 5},
+            "document_issuer": "https://i/", "jwks_uri": "https://i/k", "jwks": null, "key_count": 0, "kids": [],
+            "signature": null, "proxy": null, "private_addresses": []
+        },
+        "keys": [{"kty": "RSA", "kid": "x", "n": "AQAB", "e": "AQAB"}]
+    });
+    // (document, whether reading it must fail)
+    let mut variants = vec![];
+    for (path, v, fatal) in [
+        ("/fetch", serde_json::Value::Null, true),
+        ("/fetch/discovery", serde_json::json!("nope"), true),
+        ("/fetch/key_count", serde_json::json!(-1), true),
+        ("/keys", serde_json::json!("not a list"), true),
+        ("/keys/0/n", serde_json::json!("!!not base64!!"), false), // an unusable key: a finding
+    ] {
+        let mut d = valid.clone();
+        *d.pointer_mut(path).expect("path") = v;
+        variants.push((d.to_string(), fatal));
+    }
+    variants.push((format!("{}\n---\n{}", valid, valid), true)); // two in one snapshot
+    for (i, (text, fatal)) in variants.iter().enumerate() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("s");
+        assert!(
+            std::process::Command::new("cp")
+                .arg("-r")
+                .arg(s.snapshot())
+                .arg(&dir)
+                .status()
+                .expect("cp")
+                .success()
+        );
+        fs::write(dir.join("oidc/external.yaml"), text).expect("write");
+        let r = catch_unwind(AssertUnwindSafe(|| pipeline(&dir)));
+        assert!(r.is_ok(), "variant {i} panicked");
+        match wi::collect::snapshot::read_dir(&dir) {
+            Err(e) => {
+                assert!(*fatal, "variant {i}: {e}");
+                assert!(e.to_string().contains("external.yaml"), "variant {i}: {e}");
+            }
+            Ok(_) => assert!(!fatal, "variant {i} was accepted"),
+        }
+    }
+}

@@ -339,7 +339,11 @@ fn kubernetes(
             if inv.external_issuer.is_some() {
                 return Err("a second ExternalIssuerFetch; a snapshot has one".into());
             }
-            let keys = obj.get("keys").and_then(Value::as_array).cloned().unwrap_or_default();
+            let keys = match obj.get("keys") {
+                None | Some(Value::Null) => vec![],
+                Some(Value::Array(k)) => k.clone(),
+                Some(_) => return Err("ExternalIssuerFetch \"keys\" is not a list".into()),
+            };
             inv.external_issuer = Some(super::issuer::ExternalFetch { fact, keys });
             out.push(Outcome::Recognised("the issuer as fetched from outside".into()));
             Ok(())
