@@ -35,6 +35,9 @@ pub struct Endpoints {
     /// private endpoint, a test server).
     pub arm_resource: String,
     pub graph_resource: String,
+    /// Data-plane DNS suffixes: Key Vault (`vault.azure.net`) and Storage (`core.windows.net`).
+    pub vault_suffix: &'static str,
+    pub storage_suffix: &'static str,
 }
 
 /// The clouds' names and Entra authorities, for recognising a pod's AZURE_AUTHORITY_HOST.
@@ -45,21 +48,27 @@ pub const CLOUD_AUTHORITIES: [(&str, &str); 3] = [
 ];
 
 pub fn endpoints(cloud: &str) -> Result<Endpoints, String> {
-    let (arm, graph, authority) = match cloud.to_ascii_lowercase().as_str() {
+    let (arm, graph, authority, vault_suffix, storage_suffix) = match cloud.to_ascii_lowercase().as_str() {
         "azurecloud" | "azurepubliccloud" | "public" => (
             "https://management.azure.com",
             "https://graph.microsoft.com",
             "https://login.microsoftonline.com/",
+            "vault.azure.net",
+            "core.windows.net",
         ),
         "azureusgovernment" | "azureusgovernmentcloud" | "usgov" => (
             "https://management.usgovcloudapi.net",
             "https://graph.microsoft.us",
             "https://login.microsoftonline.us/",
+            "vault.usgovcloudapi.net",
+            "core.usgovcloudapi.net",
         ),
         "azurechinacloud" | "china" => (
             "https://management.chinacloudapi.cn",
             "https://microsoftgraph.chinacloudapi.cn",
             "https://login.chinacloudapi.cn/",
+            "vault.azure.cn",
+            "core.chinacloudapi.cn",
         ),
         other => {
             return Err(format!(
@@ -74,6 +83,8 @@ pub fn endpoints(cloud: &str) -> Result<Endpoints, String> {
             .unwrap_or_else(|| d.to_string())
     };
     Ok(Endpoints {
+        vault_suffix,
+        storage_suffix,
         arm_resource: arm.to_string(),
         graph_resource: graph.to_string(),
         arm: env("WI_ARM_ENDPOINT", arm).trim_end_matches('/').to_string(),

@@ -27,17 +27,6 @@ pub struct Options {
     pub timeout: Duration,
 }
 
-/// Key Vault and Storage DNS suffixes of a cloud.
-fn dns(cloud: &str) -> (&'static str, &'static str) {
-    match cloud.to_ascii_lowercase().as_str() {
-        "azureusgovernment" | "azureusgovernmentcloud" | "usgov" => {
-            ("vault.usgovcloudapi.net", "core.usgovcloudapi.net")
-        }
-        "azurechinacloud" | "china" => ("vault.azure.cn", "core.chinacloudapi.cn"),
-        _ => ("vault.azure.net", "core.windows.net"),
-    }
-}
-
 /// Run what `o` asks for against the facts `inv` holds for `req`'s target.
 pub async fn prove(inv: &mut Inventory, req: &Request, o: &Options) -> Result<(), String> {
     if !o.fetch_issuer && !o.probe {
@@ -214,7 +203,11 @@ pub async fn exchange(
         }
         for s in unique {
             let vault_uri = inv_vault_uri(facts, s);
-            let Some(dp) = probe::data_plane(s, vault_uri.as_deref(), dns(&o.cloud)) else {
+            let Some(dp) = probe::data_plane(
+                s,
+                vault_uri.as_deref(),
+                (endpoints.vault_suffix, endpoints.storage_suffix),
+            ) else {
                 p.data_plane.push(crate::facts::DataPlaneProbe {
                     scope: s.clone(),
                     request: String::new(),
