@@ -379,9 +379,6 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                 scopes: scope,
                 data_action,
             };
-            if !is_live && opts.fetch_issuer {
-                inv.external_issuer = None; // asked to fetch now: a recorded view is replaced
-            }
             if opts.fetch_issuer || opts.probe {
                 runtime()?
                     .block_on(collect::prove::prove(&mut inv, &req, &opts))
@@ -628,7 +625,7 @@ fn pod_logs(k: &KubeArgs, pod: &str, namespace: Option<String>) -> Result<String
 async fn azure(
     k: &KubeArgs,
     inv: &mut collect::Inventory,
-    target: &TargetRef,
+    facts: Option<&wi::facts::Facts>,
     scopes: &[String],
     timeout: Option<std::time::Duration>,
 ) -> Result<(), Fatal> {
@@ -643,15 +640,7 @@ async fn azure(
         timeout,
     };
     let az = collect::azure_live::Azure::new(&opts).map_err(Fatal::usage)?;
-    let probe = Request {
-        target: target.clone(),
-        at: None,
-        now: now(),
-        scopes: scopes.to_vec(),
-        data_action: None,
-    };
-    let facts = doctor::facts(inv, &probe).ok();
-    let client_id = facts.as_ref().and_then(|f| f.client_id.clone());
+    let client_id = facts.and_then(|f| f.client_id.clone());
     // Key Vaults the pod's env names (no ARM id yet): found by name in the subscription.
     let vaults: Vec<String> = facts
         .iter()
@@ -709,18 +698,18 @@ fn live(
         let (mut inv, stats) = collect::kube::collect(client.clone(), &opts, timeout).await;
         // What the first pass tells: the pod whose logs to read, the issuer to fetch. Both
         // run beside the Azure collection, which waits on Entra and ARM anyway.
-        let early = (logs || fetch_issuer || prove.is_some())
-            .then(|| {
-                let req = Request {
-                    target: opts.target.clone(),
-                    at: None,
-                    now: now(),
-                    scopes: vec![],
-                    data_action: None,
-                };
-                doctor::facts(&inv, &req).ok()
-            })
-            .flatten();
+        // One pass over the Kubernetes facts serves all that follows: the client id and vaults
+        // Azure is asked about, the pod whose logs to read, the issuer to fetch, the probe.
+        let early = {
+            let req = Request {
+                target: opts.target.clone(),
+                at: None,
+                now: now(),
+                scopes: scopes.to_vec(),
+                data_action: None,
+            };
+            doctor::facts(&inv, &req).ok()
+        };
         let log_pod = early
             .as_ref()
             .filter(|_| logs)
@@ -766,7 +755,7 @@ fn live(
             let r = if k.no_azure {
                 Ok(())
             } else {
-                azure(k, &mut az_inv, &opts.target, scopes, timeout).await
+                azure(k, &mut az_inv, early.as_ref(), scopes, timeout).await
             };
             (r, az_inv)
         });

@@ -344,7 +344,11 @@ fn kubernetes(
                 Some(Value::Array(k)) => k.clone(),
                 Some(_) => return Err("ExternalIssuerFetch \"keys\" is not a list".into()),
             };
-            inv.external_issuer = Some(super::issuer::ExternalFetch { fact, keys });
+            inv.external_issuer = Some(super::issuer::ExternalFetch {
+                fact,
+                keys,
+                recorded: true,
+            });
             out.push(Outcome::Recognised("the issuer as fetched from outside".into()));
             Ok(())
         }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::facts::{ExternalIssuer, HttpFetch};
+use crate::facts::{ExternalIssuer, HttpFetch, with_slash};
 
 /// Cap on one discovery document or JWKS (real ones are a few KiB).
 pub const MAX_BYTES: usize = 1 << 20;
@@ -23,6 +23,8 @@ pub const MAX_BYTES: usize = 1 << 20;
 pub struct ExternalFetch {
     pub fact: ExternalIssuer,
     pub keys: Vec<Value>,
+    /// Read from a snapshot (`wi collect` fetched it), not fetched by this run.
+    pub recorded: bool,
 }
 
 /// A client for fetching the way Entra does: no redirects, verified TLS, bounded time.
@@ -214,14 +216,6 @@ async fn private_only(url: &str) -> Vec<String> {
     }
 }
 
-fn with_slash(s: &str) -> String {
-    if s.ends_with('/') {
-        s.to_string()
-    } else {
-        format!("{s}/")
-    }
-}
-
 /// Fetch the issuer's discovery document, then its JWKS.
 pub async fn fetch(issuer: &str, timeout: Duration) -> ExternalFetch {
     let discovery_url = format!("{}.well-known/openid-configuration", with_slash(issuer));
@@ -249,7 +243,11 @@ pub async fn fetch(issuer: &str, timeout: Duration) -> ExternalFetch {
         Ok(c) => c,
         Err(e) => {
             fact.discovery.error = Some(e);
-            return ExternalFetch { fact, keys: vec![] };
+            return ExternalFetch {
+                fact,
+                keys: vec![],
+                recorded: false,
+            };
         }
     };
     let (dns, (disc, doc)) = if proxy.is_none() {
@@ -260,12 +258,20 @@ pub async fn fetch(issuer: &str, timeout: Duration) -> ExternalFetch {
     fact.private_addresses = dns;
     fact.discovery = disc;
     let Some(doc) = doc else {
-        return ExternalFetch { fact, keys: vec![] };
+        return ExternalFetch {
+            fact,
+            keys: vec![],
+            recorded: false,
+        };
     };
     fact.document_issuer = doc.get("issuer").and_then(Value::as_str).map(str::to_string);
     fact.jwks_uri = doc.get("jwks_uri").and_then(Value::as_str).map(str::to_string);
     let Some(jwks_uri) = fact.jwks_uri.clone() else {
-        return ExternalFetch { fact, keys: vec![] };
+        return ExternalFetch {
+            fact,
+            keys: vec![],
+            recorded: false,
+        };
     };
     let (jf, jdoc) = get_json(&client, &jwks_uri).await;
     fact.jwks = Some(jf);
@@ -285,7 +291,11 @@ pub async fn fetch(issuer: &str, timeout: Duration) -> ExternalFetch {
         .iter()
         .filter_map(|k| k.get("kid").and_then(Value::as_str).map(str::to_string))
         .collect();
-    ExternalFetch { fact, keys }
+    ExternalFetch {
+        fact,
+        keys,
+        recorded: false,
+    }
 }
 
 #[cfg(test)]

@@ -36,8 +36,10 @@ pub async fn prove(inv: &mut Inventory, req: &Request, o: &Options) -> Result<()
     let Ok(facts) = resolve(inv, req) else {
         return Ok(()); // the target is missing: the final pass reports that
     };
-    // A live collection may have fetched the issuer already (beside the Azure reads).
-    let issuer = facts.issuer_to_fetch().filter(|_| inv.external_issuer.is_none());
+    // Fetched already by this run (live, beside the Azure reads)? A view recorded in a
+    // snapshot is replaced: asking to fetch means now.
+    let fetched_now = inv.external_issuer.as_ref().is_some_and(|x| !x.recorded);
+    let issuer = facts.issuer_to_fetch().filter(|_| !fetched_now);
     let raw = raw_token(inv, &facts);
 
     let fetch = async {
@@ -62,16 +64,18 @@ pub async fn prove(inv: &mut Inventory, req: &Request, o: &Options) -> Result<()
     Ok(())
 }
 
-/// The cloud to probe, and why: wi's own AZURE_AUTHORITY_HOST, then an explicit `--cloud`, win; otherwise
-/// the pods' AZURE_AUTHORITY_HOST, when it is a known Entra authority, picks the cloud (the
-/// SDK in the pod talks to it). An unknown authority is never sent a token; it is named.
-fn effective_cloud(facts: &Facts, cloud: &str, explicit: bool) -> (String, String) {
+/// The cloud to probe, where that choice came from, and a warning about an authority the
+/// pods use that wi will not send a token to. wi's own AZURE_AUTHORITY_HOST, then an explicit
+/// `--cloud`, win; otherwise the pods' AZURE_AUTHORITY_HOST picks the cloud when it is a known
+/// Entra authority (the SDK in the pod talks to it).
+fn effective_cloud(facts: &Facts, cloud: &str, explicit: bool) -> (String, String, Option<String>) {
+    let keep = |source: String, warning: Option<String>| (cloud.to_string(), source, warning);
     if std::env::var("AZURE_AUTHORITY_HOST").is_ok_and(|v| !v.is_empty()) {
-        return (cloud.to_string(), "AZURE_AUTHORITY_HOST (wi's environment)".into());
+        return keep("AZURE_AUTHORITY_HOST (wi's environment)".into(), None);
     }
     let from_cloud = format!("--cloud {cloud}");
     if explicit {
-        return (cloud.to_string(), from_cloud);
+        return keep(from_cloud, None);
     }
     let Some((value, source)) = facts.pods.iter().find_map(|p| {
         p.app_containers().find_map(|c| {
@@ -80,20 +84,19 @@ fn effective_cloud(facts: &Facts, cloud: &str, explicit: bool) -> (String, Strin
                 .map(|v| (v, format!("{} env AZURE_AUTHORITY_HOST", p.source)))
         })
     }) else {
-        return (cloud.to_string(), from_cloud);
+        return keep(from_cloud, None);
     };
     let norm = |s: &str| s.trim().trim_end_matches('/').to_ascii_lowercase();
     match super::azure_live::CLOUD_AUTHORITIES
         .iter()
         .find(|(_, a)| norm(a) == norm(&value))
     {
-        Some((name, _)) if !name.eq_ignore_ascii_case(cloud) => (name.to_string(), format!("{source} ({name})")),
-        Some(_) => (cloud.to_string(), from_cloud),
-        None => (
-            cloud.to_string(),
-            format!(
-                "{from_cloud}; the pods use AZURE_AUTHORITY_HOST={value} ({source}), which is not a known Entra authority: wi does not send a token there (set AZURE_AUTHORITY_HOST to probe it)"
-            ),
+        Some((name, _)) => (name.to_string(), format!("{source} ({name})"), None),
+        None => keep(
+            from_cloud,
+            Some(format!(
+                "the pods use AZURE_AUTHORITY_HOST={value} ({source}), which is not a known Entra authority: wi does not send a token there (set AZURE_AUTHORITY_HOST to probe it)"
+            )),
         ),
     }
 }
@@ -113,7 +116,7 @@ pub async fn exchange(
     o: &Options,
     endpoints: &Endpoints,
 ) -> Probe {
-    let (cloud, authority_source) = effective_cloud(facts, &o.cloud, o.cloud_explicit);
+    let (cloud, authority_source, authority_warning) = effective_cloud(facts, &o.cloud, o.cloud_explicit);
     let switched;
     let endpoints = if cloud != o.cloud {
         switched = super::azure_live::endpoints(&cloud).unwrap_or_else(|_| endpoints.clone());
@@ -143,12 +146,14 @@ pub async fn exchange(
     let not_run = |reason: String| ProbeOutcome::NotRun { reason };
     let mut p = Probe {
         authority_source,
+        authority_warning,
         endpoint: String::new(),
         tenant: String::new(),
         tenant_source: String::new(),
         client_id: client_id.clone().unwrap_or_default(),
         scope: scope.clone(),
         assertion,
+        at: None,
         outcome: not_run(String::new()),
         data_plane: vec![],
     };
@@ -192,6 +197,8 @@ pub async fn exchange(
         timeout: o.timeout,
     };
     let got = probe::exchange(&x).await;
+    // The second, as reports show times.
+    p.at = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).ok();
     p.outcome = got.outcome;
     drop(got.access_token); // the probe's own token is never used for anything else
     if o.data_plane && matches!(p.outcome, ProbeOutcome::Issued { .. }) {

@@ -747,6 +747,15 @@ impl Facts {
     }
 }
 
+/// An issuer URL with its trailing slash, for appending `.well-known/…` or `openid/v1/jwks`.
+pub fn with_slash(s: &str) -> String {
+    if s.ends_with('/') {
+        s.to_string()
+    } else {
+        format!("{s}/")
+    }
+}
+
 /// One HTTPS GET made the way Entra makes it: what was asked and what came back.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct HttpFetch {
@@ -787,15 +796,21 @@ pub struct ExternalIssuer {
 pub struct Probe {
     /// The token endpoint, `<authority>/<tenant>/oauth2/v2.0/token`.
     pub endpoint: String,
-    /// Where the authority came from (AZURE_AUTHORITY_HOST, the pods' env, --cloud), and any
-    /// authority the pods use that wi would not send a token to.
+    /// Where the authority came from (AZURE_AUTHORITY_HOST, an explicit --cloud, the pods'
+    /// env, the default cloud).
     #[serde(default)]
     pub authority_source: String,
+    /// An authority the pods use that wi would not send a token to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority_warning: Option<String>,
     pub tenant: String,
     /// Where the tenant came from (the pod's AZURE_TENANT_ID, the annotation, …).
     pub tenant_source: String,
     pub client_id: String,
     pub scope: String,
+    /// When the exchange was made (rules judge the answer as of then, not the clock).
+    #[serde(default)]
+    pub at: Option<Timestamp>,
     /// Which token was presented (its source; never the token).
     pub assertion: String,
     pub outcome: ProbeOutcome,

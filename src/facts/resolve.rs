@@ -329,14 +329,6 @@ fn target_unreadable<'a>(inv: &'a Inventory, t: &TargetRef) -> Option<&'a crate:
     m.unreadable(t.kind.kind_name(), Some(&t.namespace))
 }
 
-fn with_slash(s: &str) -> String {
-    if s.ends_with('/') {
-        s.to_string()
-    } else {
-        format!("{s}/")
-    }
-}
-
 fn unknown_k8s<T>(inv: &Inventory, kind: &str, ns: Option<&str>, command: String) -> Fact<T> {
     match inv.manifest.as_ref().and_then(|m| m.unreadable(kind, ns)) {
         Some(u) => Fact::unknown(u.reason.clone(), u.command.clone().or(Some(command))),

@@ -73,14 +73,12 @@ pub fn render(r: &Report, st: &Style) -> String {
         if !p.endpoint.is_empty() {
             let _ = writeln!(
                 out,
-                "  POST {} · client {} · tenant {} ({})",
-                p.endpoint, p.client_id, p.tenant, p.tenant_source
+                "  POST {} · client {} · tenant {} ({}) · authority from {}",
+                p.endpoint, p.client_id, p.tenant, p.tenant_source, p.authority_source
             );
         }
-        if !p.authority_source.is_empty()
-            && (!p.authority_source.starts_with("--cloud ") || p.authority_source.contains(';'))
-        {
-            let _ = writeln!(out, "  authority: {}", p.authority_source);
+        if let Some(w) = &p.authority_warning {
+            let _ = writeln!(out, "  {} {w}", paint(mark(Status::Warn), Status::Warn, st));
         }
         if status == Status::Pass {
             let _ = writeln!(

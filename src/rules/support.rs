@@ -170,16 +170,26 @@ pub enum ProbeStage<'a> {
     NotRun(&'a str),
     Failed(&'a str),
     Issued(&'a crate::facts::Probe),
-    /// Entra refused: the code, its first description line, and the link wi's error table maps
-    /// the text to (`None`: a code wi does not know).
+    /// Entra refused: the code, its first description line, and what wi's error table says
+    /// the text implicates.
     Rejected {
         probe: &'a crate::facts::Probe,
         status: u16,
         code: Option<&'a str>,
         description: &'a str,
-        link: Option<crate::report::Link>,
+        at: Implicates,
         matched: Option<Box<crate::explain::Match>>,
     },
+}
+
+/// Where a rejection lies, by wi's error table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Implicates {
+    Link(crate::report::Link),
+    /// A cause outside the chain (a wrong scope, egress): not a broken link.
+    Outside,
+    /// A code the table does not know.
+    Unrecognised,
 }
 
 pub fn probe_stage(f: &crate::facts::Facts) -> ProbeStage<'_> {
@@ -202,15 +212,19 @@ pub fn probe_stage(f: &crate::facts::Facts) -> ProbeStage<'_> {
                 _ => description.clone(),
             };
             let matched = crate::explain::explain(&text).matches.into_iter().next().map(Box::new);
-            let link = matched
-                .as_ref()
-                .and_then(|m| crate::report::Link::ALL.into_iter().find(|l| l.as_str() == m.link));
+            let at = match &matched {
+                None => Implicates::Unrecognised,
+                Some(m) => crate::report::Link::ALL
+                    .into_iter()
+                    .find(|l| l.as_str() == m.link)
+                    .map_or(Implicates::Outside, Implicates::Link),
+            };
             ProbeStage::Rejected {
                 probe: p,
                 status: *status,
                 code: code.as_deref(),
                 description,
-                link,
+                at,
                 matched,
             }
         }
@@ -218,18 +232,13 @@ pub fn probe_stage(f: &crate::facts::Facts) -> ProbeStage<'_> {
 }
 
 impl ProbeStage<'_> {
-    /// For the rules that only judge Entra's answer: `skip` when there is none (WI306 reports
+    /// For the rules that only judge Entra's answer, when there is none: `skip` (WI306 reports
     /// why the probe did not run or got no answer).
-    pub fn unanswered(&self) -> Option<super::Check> {
-        match self {
-            ProbeStage::NotAsked => Some(super::Check::skip(
-                "the token exchange was not attempted (opt-in: --probe)",
-            )),
-            ProbeStage::NotRun(_) | ProbeStage::Failed(_) => Some(super::Check::skip(
-                "the token exchange got no answer from Entra (see WI306)",
-            )),
-            _ => None,
-        }
+    pub fn unanswered(&self) -> super::Check {
+        super::Check::skip(match self {
+            ProbeStage::NotAsked => "the token exchange was not attempted (opt-in: --probe)",
+            _ => "the token exchange got no answer from Entra (see WI306)",
+        })
     }
     /// The rejection's text for messages: `AADSTS700213: …` (HTTP status).
     pub fn rejection(&self) -> String {

@@ -1,5 +1,5 @@
 //! WI118: in the --probe exchange, Entra accepts the tenant identifier the pod sends.
-use super::support::{ProbeStage, probe_stage};
+use super::support::{Implicates, ProbeStage, probe_stage};
 use super::{Check, Rule, Severity};
 use crate::facts::Facts;
 use crate::report::Link;
@@ -18,13 +18,13 @@ pub static RULE: Rule = Rule {
 
 fn check(f: &Facts) -> Check {
     let stage = probe_stage(f);
-    if let Some(c) = stage.unanswered() {
-        return c;
-    }
     match &stage {
-        ProbeStage::NotAsked | ProbeStage::NotRun(_) | ProbeStage::Failed(_) => Check::skip("no answer from Entra"),
         ProbeStage::Issued(p) => Check::pass(format!("Entra accepted tenant {} ({})", p.tenant, p.tenant_source)),
-        ProbeStage::Rejected { probe, link, .. } if *link == Some(Link::ServiceAccount) => {
+        ProbeStage::Rejected {
+            probe,
+            at: Implicates::Link(Link::ServiceAccount),
+            ..
+        } => {
             let mut c = Check::fail(format!(
                 "Entra rejected the tenant the pod sends: {}",
                 stage.rejection()
@@ -33,12 +33,19 @@ fn check(f: &Facts) -> Check {
             if let Some((title, cmd)) = stage.explain_fix() {
                 c = c.fix(title, cmd);
             }
-            let sa = f.service_account_name();
+            // The identity's own tenant when the facts know it; else the signed-in account's.
+            let tenant = f
+                .identity
+                .get()
+                .and_then(|i| i.tenant_id.clone())
+                .unwrap_or_else(|| "$(az account show --query tenantId -o tsv)".into());
             c.fix(
                 "Name the identity's tenant (a GUID) on the ServiceAccount, then restart the pods",
                 format!(
-                    "kubectl annotate serviceaccount {sa} -n {} azure.workload.identity/tenant-id=$(az account show --query tenantId -o tsv) --overwrite",
-                    f.namespace()
+                    "kubectl annotate serviceaccount {} -n {} azure.workload.identity/tenant-id={tenant} --overwrite && {}",
+                    f.service_account_name(),
+                    f.namespace(),
+                    f.restart_command()
                 ),
             )
         }
@@ -46,5 +53,6 @@ fn check(f: &Facts) -> Check {
             "Entra accepted tenant {} (it rejected the exchange later in the chain)",
             probe.tenant
         )),
+        _ => stage.unanswered(),
     }
 }

@@ -1,6 +1,6 @@
 //! WI207: the discovery document agrees with the token.
 use super::{Check, Rule, Severity};
-use crate::facts::Facts;
+use crate::facts::{Facts, with_slash};
 use crate::report::Link;
 
 pub static RULE: Rule = Rule {
@@ -31,7 +31,7 @@ fn check(f: &Facts) -> Check {
             d.source
         ))
         .compare(format!("{} issuer", d.source), Some(got), Some(&want))
-        .fix("Publish a discovery document whose issuer is byte-for-byte the API server's --service-account-issuer", format!("curl -fsS {}.well-known/openid-configuration", if want.ends_with('/') { want.clone() } else { format!("{want}/") }));
+        .fix("Publish a discovery document whose issuer is byte-for-byte the API server's --service-account-issuer", format!("curl -fsS {}.well-known/openid-configuration", with_slash(&want)));
     }
     match d.jwks_uri.as_deref() {
         Some(u) if u.starts_with("https://") => {}
@@ -43,14 +43,7 @@ fn check(f: &Facts) -> Check {
             .compare(
                 format!("{} jwks_uri", d.source),
                 Some(other.unwrap_or("(absent)")),
-                Some(&format!(
-                    "{}openid/v1/jwks",
-                    if want.ends_with('/') {
-                        want.clone()
-                    } else {
-                        format!("{want}/")
-                    }
-                )),
+                Some(&format!("{}openid/v1/jwks", with_slash(&want))),
             );
         }
     }

@@ -153,12 +153,23 @@ fn check(f: &Facts) -> Check {
             }
             Some(_) => {}
             None => {
+                // Why not: the token's own signature fact says (decoded claims only, …).
+                let why = match token.map(|t| &t.signature) {
+                    Some(crate::facts::Fact::Unknown { reason, .. }) => reason.clone(),
+                    _ => "the signed token is not in the facts".into(),
+                };
                 let msg = format!(
-                    "Entra can fetch {} and {jwks_uri}{proxied}, and the token's kid {kid} is published; the signature was not checked ({})",
+                    "Entra can fetch {} and {jwks_uri}{proxied}, and the token's kid {kid} is published; the signature was not checked against it: {why}",
                     x.discovery.url,
-                    token.map(|t| t.source.as_str()).unwrap_or("no token"),
                 );
-                return Check::unknown(msg, None);
+                return Check::unknown(
+                    msg,
+                    Some(format!(
+                        "wi doctor {} -n {}   # live: wi requests a signed token and fetches the issuer",
+                        f.target.display(),
+                        f.namespace()
+                    )),
+                );
             }
         }
     }

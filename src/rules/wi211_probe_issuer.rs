@@ -1,7 +1,7 @@
 //! WI211: in the --probe exchange, Entra accepts the token's issuer, signature and lifetime.
-use super::support::{ProbeStage, probe_stage};
+use super::support::{Implicates, ProbeStage, probe_stage};
 use super::{Check, Rule, Severity};
-use crate::facts::Facts;
+use crate::facts::{Facts, with_slash};
 use crate::report::Link;
 
 pub static RULE: Rule = Rule {
@@ -18,24 +18,26 @@ pub static RULE: Rule = Rule {
 
 fn check(f: &Facts) -> Check {
     let stage = probe_stage(f);
-    if let Some(c) = stage.unanswered() {
-        return c;
-    }
     match &stage {
-        ProbeStage::NotAsked | ProbeStage::NotRun(_) | ProbeStage::Failed(_) => Check::skip("no answer from Entra"),
         ProbeStage::Issued(p) => Check::pass(format!(
             "Entra accepted {}: it fetched the issuer's keys, verified the signature and found the token within its lifetime",
             p.assertion
         )),
         ProbeStage::Rejected {
-            probe, code, matched, ..
-        } if stage_link(&stage) == Some(Link::Issuer) => {
+            probe,
+            code,
+            matched,
+            at: Implicates::Link(Link::Issuer),
+            ..
+        } => {
             let mut msg = format!("Entra rejected the token at the issuer: {}", stage.rejection());
+            // Expired by the time it was presented: the probe's own clock, not the rules'.
             let stale = *code == Some("AADSTS700024")
                 && f.token
                     .get()
                     .and_then(|t| t.exp)
-                    .is_some_and(|exp| exp < jiff::Timestamp::now().as_second());
+                    .zip(probe.at)
+                    .is_some_and(|(exp, at)| exp < at.as_second());
             if stale {
                 msg.push_str(&format!(
                     "; {} had already expired when it was presented, so this proves only that the token is stale: probe with a fresh token (run live, or collect a new snapshot)",
@@ -49,10 +51,7 @@ fn check(f: &Facts) -> Check {
             if let Some(iss) = f.token.get().and_then(|t| t.iss.clone()) {
                 c = c.fix(
                     "Fetch the issuer's metadata as Entra does",
-                    format!(
-                        "curl -fsS {}.well-known/openid-configuration",
-                        if iss.ends_with('/') { iss } else { format!("{iss}/") }
-                    ),
+                    format!("curl -fsS {}.well-known/openid-configuration", with_slash(&iss)),
                 );
             }
             if let Some((title, cmd)) = stage.explain_fix() {
@@ -63,12 +62,6 @@ fn check(f: &Facts) -> Check {
         ProbeStage::Rejected { .. } => Check::skip(
             "Entra rejected the exchange before it validated the token's keys and lifetime (see WI118/WI306)",
         ),
-    }
-}
-
-fn stage_link(s: &ProbeStage) -> Option<Link> {
-    match s {
-        ProbeStage::Rejected { link, .. } => *link,
-        _ => None,
+        _ => stage.unanswered(),
     }
 }

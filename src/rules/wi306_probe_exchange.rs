@@ -1,5 +1,5 @@
 //! WI306: the --probe token exchange succeeds.
-use super::support::{ProbeStage, probe_stage};
+use super::support::{Implicates, ProbeStage, probe_stage};
 use super::{Check, Rule, Severity};
 use crate::facts::{Facts, ProbeOutcome};
 use crate::report::Link;
@@ -43,10 +43,14 @@ fn check(f: &Facts) -> Check {
             ))
             .saw(format!("POST {}", p.endpoint), "HTTP 200: access token issued")
         }
-        ProbeStage::Rejected { matched: Some(m), .. } if m.link == "none" => Check::unknown(
+        ProbeStage::Rejected {
+            at: Implicates::Outside,
+            matched,
+            ..
+        } => Check::unknown(
             format!(
                 "Entra refused the probe for a cause outside the chain ({}): {}",
-                m.title,
+                matched.as_ref().map(|m| m.title.as_str()).unwrap_or_default(),
                 stage.rejection()
             ),
             f.probe.as_ref().map(|p| {
@@ -58,14 +62,17 @@ fn check(f: &Facts) -> Check {
                 )
             }),
         ),
-        ProbeStage::Rejected { link, .. } if link.is_some_and(|l| l != Link::FederatedCredential) => {
+        ProbeStage::Rejected {
+            at: Implicates::Link(l),
+            ..
+        } if *l != Link::FederatedCredential => {
             Check::skip("Entra rejected the exchange at another link (see WI118/WI211)")
         }
-        ProbeStage::Rejected { matched, link, .. } => {
+        ProbeStage::Rejected { matched, at, .. } => {
             let ex = matched.as_ref().map(|m| m.extracted.clone()).unwrap_or_default();
             let mut c = Check::fail(format!(
                 "Entra rejected the exchange{}: {}",
-                if link.is_none() {
+                if *at == Implicates::Unrecognised {
                     " with a code wi does not know"
                 } else {
                     ""
@@ -74,8 +81,9 @@ fn check(f: &Facts) -> Check {
             ));
             // Entra's view of the assertion beside the credentials wi found.
             let creds = f.credentials.get().cloned().unwrap_or_default();
-            let closest = |pick: &dyn Fn(&crate::facts::FederatedCredential) -> Option<String>, got: &str| {
-                let vals: Vec<String> = creds.iter().filter_map(pick).collect();
+            // The credentials' value equal to Entra's, else the first they hold.
+            let closest = |pick: &dyn Fn(&crate::facts::FederatedCredential) -> Vec<String>, got: &str| {
+                let vals: Vec<String> = creds.iter().flat_map(pick).collect();
                 if vals.iter().any(|v| v == got) {
                     Some(got.to_string())
                 } else {
@@ -86,7 +94,7 @@ fn check(f: &Facts) -> Check {
                 c = c.compare(
                     "Assertion issuer (Entra) vs the credential's issuer",
                     Some(i),
-                    closest(&|x| Some(x.issuer.clone()), i)
+                    closest(&|x| vec![x.issuer.clone()], i)
                         .as_deref()
                         .or(Some("(no credential)")),
                 );
@@ -95,7 +103,7 @@ fn check(f: &Facts) -> Check {
                 c = c.compare(
                     "Assertion subject (Entra) vs the credential's subject",
                     Some(s),
-                    closest(&|x| x.subject.clone(), s)
+                    closest(&|x| x.subject.iter().cloned().collect(), s)
                         .as_deref()
                         .or(Some("(no credential)")),
                 );
@@ -104,7 +112,7 @@ fn check(f: &Facts) -> Check {
                 c = c.compare(
                     "Assertion audience (Entra) vs the credential's audiences",
                     Some(a),
-                    closest(&|x| x.audiences.first().cloned(), a)
+                    closest(&|x| x.audiences.clone(), a)
                         .as_deref()
                         .or(Some("(no credential)")),
                 );
