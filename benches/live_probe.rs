@@ -138,8 +138,8 @@ fn main() {
             let v: Value = serde_json::from_slice(&out.stdout)
                 .unwrap_or_else(|e| panic!("{e} {}", String::from_utf8_lossy(&out.stderr)));
             verdict = format!(
-                "{} {} {:?}",
-                v["probe"]["outcome"]["description"],
+                "probe {} · verdict {} · not passing {:?}",
+                v["probe"]["outcome"]["result"],
                 v["verdict"],
                 v["findings"]
                     .as_array()
